@@ -1,0 +1,195 @@
+"""The project model: plain frozen dataclasses.
+
+A :class:`Project` holds its sample rate, tracks, markers and master gain. A
+:class:`Track` holds its mixer settings and clips. A :class:`Clip` plays frames
+``[offset, offset + length)`` of its :class:`~editor.core.sequence.AudioSeq` at
+timeline frame ``position``, with its own gain and fades. All positions and
+lengths are in frames at the project rate, so edits are sample-accurate.
+
+Nothing here changes in place: every edit (see :mod:`editor.core.edits`) returns a
+new project that shares all unchanged parts with the old one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from .sequence import AudioSeq
+
+
+class FadeShape(StrEnum):
+    """Fade curve shapes; gains are defined in :mod:`editor.core.fades`."""
+
+    LINEAR = "linear"
+    EQUAL_POWER = "equal_power"
+    EXPONENTIAL = "exponential"
+    LOGARITHMIC = "logarithmic"
+    S_CURVE = "s_curve"
+
+
+TRACK_COLOURS = (
+    "#4f9dde", "#e0823d", "#5fbf6a", "#c95fbf", "#d9c24a", "#4fc2c2", "#e05d5d", "#8f8fe0",
+)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A region of audio placed on a track."""
+
+    audio: AudioSeq
+    position: int
+    offset: int = 0
+    length: int = -1  # -1: to the end of ``audio`` (normalised in __post_init__)
+    gain_db: float = 0.0
+    fade_in: int = 0
+    fade_out: int = 0
+    fade_in_shape: FadeShape = FadeShape.EQUAL_POWER
+    fade_out_shape: FadeShape = FadeShape.EQUAL_POWER
+    name: str = ""
+    id: str = field(default_factory=new_id)
+
+    def __post_init__(self) -> None:
+        if self.length < 0:
+            object.__setattr__(self, "length", self.audio.frames - self.offset)
+        if self.offset < 0 or self.offset + self.length > self.audio.frames:
+            raise ValueError(
+                f"clip window {self.offset}+{self.length} outside audio of {self.audio.frames} frames"
+            )
+        if self.length <= 0:
+            raise ValueError("a clip is at least one frame long")
+        if self.fade_in < 0 or self.fade_out < 0 or self.fade_in + self.fade_out > self.length:
+            object.__setattr__(self, "fade_in", max(0, min(self.fade_in, self.length)))
+            object.__setattr__(self, "fade_out", max(0, min(self.fade_out, self.length - self.fade_in)))
+
+    @property
+    def end(self) -> int:
+        """Timeline frame just after the clip."""
+        return self.position + self.length
+
+    @property
+    def channels(self) -> int:
+        return self.audio.channels
+
+    def visible_audio(self) -> AudioSeq:
+        """The frames the clip plays (its audio window)."""
+        return self.audio.slice(self.offset, self.offset + self.length)
+
+    def with_(self, **changes) -> Clip:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Track:
+    """A lane of clips with its mixer settings."""
+
+    name: str
+    clips: tuple[Clip, ...] = ()
+    colour: str = TRACK_COLOURS[0]
+    gain_db: float = 0.0
+    pan: float = 0.0  # -1 (left) .. +1 (right), constant-power law
+    mute: bool = False
+    solo: bool = False
+    height: int = 120  # view height in pixels; stored so layouts survive save/load
+    id: str = field(default_factory=new_id)
+
+    def __post_init__(self) -> None:
+        # Clips are kept sorted by position, so lookups and rendering can bisect.
+        ordered = tuple(sorted(self.clips, key=lambda c: (c.position, c.id)))
+        if ordered != self.clips:
+            object.__setattr__(self, "clips", ordered)
+
+    @property
+    def end(self) -> int:
+        return max((c.end for c in self.clips), default=0)
+
+    @property
+    def channels(self) -> int:
+        return max((c.channels for c in self.clips), default=1)
+
+    def clip(self, clip_id: str) -> Clip:
+        for c in self.clips:
+            if c.id == clip_id:
+                return c
+        raise KeyError(clip_id)
+
+    def with_(self, **changes) -> Track:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Marker:
+    position: int
+    name: str = ""
+    id: str = field(default_factory=new_id)
+
+
+@dataclass(frozen=True)
+class Project:
+    """A whole document."""
+
+    sample_rate: int = 48000
+    tracks: tuple[Track, ...] = ()
+    markers: tuple[Marker, ...] = ()
+    master_gain_db: float = 0.0
+    name: str = "Untitled"
+
+    @property
+    def end(self) -> int:
+        """Frames to the end of the last clip."""
+        return max((t.end for t in self.tracks), default=0)
+
+    def track(self, track_id: str) -> Track:
+        for t in self.tracks:
+            if t.id == track_id:
+                return t
+        raise KeyError(track_id)
+
+    def track_index(self, track_id: str) -> int:
+        for i, t in enumerate(self.tracks):
+            if t.id == track_id:
+                return i
+        raise KeyError(track_id)
+
+    def find_clip(self, clip_id: str) -> tuple[Track, Clip]:
+        for t in self.tracks:
+            for c in t.clips:
+                if c.id == clip_id:
+                    return t, c
+        raise KeyError(clip_id)
+
+    def replace_track(self, track: Track) -> Project:
+        return replace(self, tracks=tuple(track if t.id == track.id else t for t in self.tracks))
+
+    def with_(self, **changes) -> Project:
+        return replace(self, **changes)
+
+    def blocks(self) -> set:
+        """Every block the project references."""
+        out: set = set()
+        for t in self.tracks:
+            for c in t.clips:
+                out |= c.audio.blocks()
+        return out
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A time range on some tracks: frames [start, stop) of each listed track."""
+
+    start: int
+    stop: int
+    track_ids: tuple[str, ...]
+
+    @property
+    def length(self) -> int:
+        return self.stop - self.start
+
+    @property
+    def empty(self) -> bool:
+        return self.stop <= self.start or not self.track_ids

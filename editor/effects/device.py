@@ -1,0 +1,66 @@
+"""Choosing where torch work runs: CUDA, then Apple MPS, then CPU.
+
+torch is imported only when a device is actually needed, so start-up stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+POLICIES = ("auto", "cuda", "cpu")
+
+
+@dataclass(frozen=True)
+class DeviceReport:
+    cuda: bool
+    mps: bool
+    cuda_name: str = ""
+    torch_version: str = ""
+
+    def describe(self) -> str:
+        if self.cuda:
+            return f"GPU: {self.cuda_name} (CUDA)"
+        if self.mps:
+            return "GPU: Apple Metal (MPS)"
+        return "CPU (no GPU found)"
+
+
+def detect() -> DeviceReport:
+    """What this machine offers (imports torch)."""
+    try:
+        import torch
+    except Exception:  # noqa: BLE001 - torch missing or broken: CPU only
+        return DeviceReport(False, False)
+    cuda = bool(torch.cuda.is_available())
+    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+    name = torch.cuda.get_device_name(0) if cuda else ""
+    return DeviceReport(cuda, mps, name, torch.__version__)
+
+
+def pick_device(policy: str = "auto", report: DeviceReport | None = None) -> str:
+    """A torch device string for ``policy`` ("auto", "cuda" or "cpu")."""
+    if policy not in POLICIES:
+        raise ValueError(f"device must be one of {', '.join(POLICIES)}")
+    if policy == "cpu":
+        return "cpu"
+    report = report or detect()
+    if report.cuda:
+        return "cuda"
+    if policy == "auto" and report.mps:
+        return "mps"
+    return "cpu"
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for a GPU out-of-memory error (torch's OutOfMemoryError or its message)."""
+    if type(exc).__name__ == "OutOfMemoryError":
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and "out of memory" in text and ("cuda" in text or "mps" in text)
+
+
+def free_gpu_memory() -> None:
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()

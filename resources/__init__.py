@@ -1,0 +1,1 @@
+"""Icons, themes, demo audio and small model files (installed as editor.resources)."""

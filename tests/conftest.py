@@ -1,0 +1,49 @@
+"""Shared test set-up: isolated cache/config folders, offscreen Qt, leak checks."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+_SESSION_TMP = Path(tempfile.mkdtemp(prefix="seedwave-tests-"))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["SEEDWAVE_CACHE"] = str(_SESSION_TMP / "cache")
+os.environ["SEEDWAVE_MODELS"] = str(_SESSION_TMP / "models")
+os.environ["XDG_CONFIG_HOME"] = str(_SESSION_TMP / "config")
+os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parent.parent / ".cache" / "numba"))
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+import pytest  # noqa: E402
+
+from editor.core.store import BlockStore, set_default_store  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _fresh_store(tmp_path):
+    """Each test gets its own block cache folder as the default store."""
+    store = BlockStore(tmp_path / "blocks")
+    set_default_store(store)
+    yield store
+    set_default_store(None)
+
+
+@pytest.fixture
+def store(_fresh_store):
+    return _fresh_store
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_threads():
+    """Fail a test that leaves non-daemon threads running (napari does the same)."""
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 5.0
+    while True:
+        extra = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
+        if not extra or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert not extra, f"test left threads running: {[t.name for t in extra]}"
