@@ -12,7 +12,9 @@ _SESSION_TMP = Path(tempfile.mkdtemp(prefix="seedwave-tests-"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["SEEDWAVE_CACHE"] = str(_SESSION_TMP / "cache")
 os.environ["SEEDWAVE_MODELS"] = str(_SESSION_TMP / "models")
-os.environ["XDG_CONFIG_HOME"] = str(_SESSION_TMP / "config")
+# Settings go to a throwaway file. (XDG_CONFIG_HOME is left alone: PulseAudio
+# finds its server through it, and playback tests need the null sink.)
+os.environ["SEEDWAVE_CONFIG"] = str(_SESSION_TMP / "config" / "seedwave.ini")
 os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parent.parent / ".cache" / "numba"))
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 

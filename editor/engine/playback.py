@@ -1,0 +1,312 @@
+"""Playback through sounddevice, fed ahead of time by a renderer thread.
+
+The audio callback only copies from a ring buffer; a feeder thread renders the
+mix (with the same :func:`~editor.engine.renderer.render` as export) about half a
+second ahead. Every chunk's levels are kept with its timeline position, so meters
+show what is actually heard at the playhead. When the project changes (an edit, a
+fader move) the feeder throws away what it rendered but has not played and
+renders again from the playhead, so changes are heard at once.
+
+With no usable audio device (PortAudio missing, no output device), ``Player``
+reports ``available = False`` and a reason; nothing else in the app depends on it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.model import Project
+from .renderer import OUT_CHANNELS, render
+
+
+@dataclass(frozen=True)
+class Levels:
+    """Peak levels (linear) of one rendered chunk."""
+
+    position: int
+    master: tuple[float, float]
+    tracks: dict[str, tuple[float, float]]
+
+
+def probe_output() -> tuple[bool, str]:
+    """(available, reason) for audio output on this machine."""
+    try:
+        import sounddevice as sd
+    except OSError as exc:  # PortAudio library missing
+        return False, f"no audio library (PortAudio): {exc}"
+    except Exception as exc:  # noqa: BLE001 - any failure means no playback, never a crash
+        return False, f"audio output unavailable: {exc}"
+    try:
+        devices = sd.query_devices()
+    except Exception as exc:  # noqa: BLE001
+        return False, f"cannot list audio devices: {exc}"
+    outs = [d for d in devices if d.get("max_output_channels", 0) > 0]
+    if not outs:
+        return False, "no audio output device found"
+    return True, ""
+
+
+def default_output() -> str | int | None:
+    """The device to use when none is chosen: PulseAudio's if present (it paces
+    correctly where ALSA's "default" can stall), else the system default."""
+    names = output_devices()
+    return "pulse" if "pulse" in names else None
+
+
+def output_devices() -> list[str]:
+    try:
+        import sounddevice as sd
+
+        return [d["name"] for d in sd.query_devices() if d.get("max_output_channels", 0) > 0]
+    except Exception:  # noqa: BLE001
+        return []
+
+
+class Player:
+    """Plays a project from a position, optionally a range or a loop."""
+
+    AHEAD_SECONDS = 0.5
+    CHUNK = 2048
+
+    def __init__(self, device: str | int | None = None, blocksize: int = 1024, ring_seconds: float = 2.0) -> None:
+        self.available, self.reason = probe_output()
+        self.device = device
+        self.blocksize = blocksize
+        self._project: Project | None = None
+        self._rate = 48000
+        self._ring_seconds = ring_seconds
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop_feeder = threading.Event()
+        self._stream = None
+        self._feeder: threading.Thread | None = None
+        self._ring = np.zeros((OUT_CHANNELS, 1), np.float32)
+        self._ring_pos = np.zeros(1, np.int64)  # timeline frame of each ring slot
+        self._read = 0  # absolute counters (ring index = counter % size)
+        self._write = 0
+        self._render_pos = 0  # next timeline frame to render
+        self._range: tuple[int, int] | None = None
+        self._loop = False
+        self._playing = False
+        self._finished = False
+        self._levels: deque[Levels] = deque(maxlen=256)
+        self._played_pos = 0
+        self._anchor: tuple[int, float] | None = None  # (timeline frame, monotonic time it sounds)
+        self.underruns = 0
+        self.error = ""
+
+    # -- state -------------------------------------------------------------------
+    @property
+    def playing(self) -> bool:
+        return self._playing
+
+    @property
+    def finished(self) -> bool:
+        """True once a non-looping play reached its end."""
+        return self._finished
+
+    def set_project(self, project: Project) -> None:
+        """Use ``project`` from now on; unplayed audio is rendered again."""
+        with self._lock:
+            rate_changed = project.sample_rate != self._rate
+            self._project = project
+            if self._playing and not rate_changed:
+                self._discard_ahead()
+        if self._playing and rate_changed:
+            pos = self.position
+            self.stop()
+            self.play(pos, *(self._range or (None,)), loop=self._loop)
+        self._wake.set()
+
+    def _discard_ahead(self) -> None:
+        """Drop rendered-but-unplayed audio (caller holds the lock)."""
+        keep = min(self._write - self._read, self.blocksize)
+        if self._write > self._read + keep:
+            size = self._ring.shape[1]
+            self._render_pos = int(self._ring_pos[(self._read + keep) % size])
+            self._write = self._read + keep
+
+    @property
+    def position(self) -> int:
+        """Timeline frame being heard now, from the stream's own timing."""
+        with self._lock:
+            anchor = self._anchor
+            if not self._playing or anchor is None:
+                return self._played_pos
+            frame, at = anchor
+            est = frame + int((time.monotonic() - at) * self._rate)
+            lo = self._range[0] if self._range else 0
+            return int(min(max(est, lo), self._played_pos))
+
+    def levels_at(self, frame: int | None = None) -> Levels | None:
+        """Levels of the chunk containing ``frame`` (default: the playhead)."""
+        frame = self.position if frame is None else frame
+        best = None
+        for lv in list(self._levels):
+            if lv.position <= frame:
+                best = lv
+            else:
+                break
+        return best
+
+    # -- transport ---------------------------------------------------------------
+    def play(self, start: int, stop: int | None = None, loop: bool = False) -> None:
+        if not self.available:
+            raise RuntimeError(self.reason)
+        if self._project is None:
+            raise RuntimeError("no project to play")
+        self.stop()
+        import sounddevice as sd
+
+        self._rate = self._project.sample_rate
+        size = max(int(self._ring_seconds * self._rate), 4 * self.CHUNK)
+        self._ring = np.zeros((OUT_CHANNELS, size), np.float32)
+        self._ring_pos = np.zeros(size, np.int64)
+        self._read = self._write = 0
+        self._anchor = None
+        self._render_pos = self._played_pos = max(0, start)
+        end = stop if stop is not None else max(start + 1, self._project.end)
+        self._range = (max(0, start), end)
+        self._loop = loop
+        self._finished = False
+        self._levels.clear()
+        self.underruns = 0
+        self.error = ""
+        self._stop_feeder.clear()
+        self._fill(int(self.AHEAD_SECONDS * self._rate))
+        self._playing = True
+        self._feeder = threading.Thread(target=self._feed_loop, name="seedwave-feeder", daemon=True)
+        self._feeder.start()
+        try:
+            self._stream = sd.OutputStream(
+                samplerate=self._rate, channels=OUT_CHANNELS, dtype="float32", blocksize=self.blocksize,
+                device=self.device if self.device is not None else default_output(), callback=self._callback,
+                finished_callback=self._on_finished,
+            )
+            self._stream.start()
+        except Exception as exc:  # noqa: BLE001 - a device error must not crash the app
+            self._playing = False
+            self._stop_feeder.set()
+            self._wake.set()
+            self.error = f"cannot open the audio device: {exc}"
+            raise RuntimeError(self.error) from exc
+
+    def stop(self) -> None:
+        stream, self._stream = self._stream, None
+        was = self._playing
+        self._playing = False
+        self._stop_feeder.set()
+        self._wake.set()
+        if stream is not None:
+            try:
+                stream.abort()
+                stream.close()
+            except Exception:  # noqa: BLE001
+                pass
+        if self._feeder is not None:
+            self._feeder.join(timeout=2.0)
+            self._feeder = None
+        if was and self._anchor is not None:
+            frame, at = self._anchor
+            self._played_pos = int(min(max(frame + (time.monotonic() - at) * self._rate, 0), self._played_pos))
+        self._anchor = None
+
+    def seek(self, frame: int) -> None:
+        """Jump while playing (or set the start position while stopped)."""
+        if self._playing:
+            rng, loop = self._range, self._loop
+            self.stop()
+            self.play(frame, rng[1] if rng else None, loop)
+        else:
+            self._played_pos = frame
+
+    # -- feeder ------------------------------------------------------------------
+    def _feed_loop(self) -> None:
+        ahead = int(self.AHEAD_SECONDS * self._rate)
+        while not self._stop_feeder.is_set():
+            self._fill(ahead)
+            self._wake.wait(0.02)
+            self._wake.clear()
+
+    def _fill(self, ahead: int) -> None:
+        size = self._ring.shape[1]
+        while not self._stop_feeder.is_set():
+            with self._lock:
+                project = self._project
+                buffered = self._write - self._read
+                pos = self._render_pos
+                if buffered >= min(ahead, size - self.CHUNK) or project is None:
+                    return
+                n = self.CHUNK
+                if self._range is not None:
+                    a, b = self._range
+                    if pos >= b:
+                        if not self._loop:
+                            return
+                        pos = a
+                    n = min(n, b - pos)
+            tracks: dict[str, np.ndarray] = {}
+            chunk = render(project, pos, n, track_outputs=tracks)
+            master_peak = np.abs(chunk).max(axis=1) if n else np.zeros(OUT_CHANNELS)
+            track_peaks = {k: tuple(float(v) for v in np.abs(x).max(axis=1)) for k, x in tracks.items()}
+            with self._lock:
+                if project is not self._project or pos != self._render_pos and not (
+                        self._range is not None and pos == self._range[0]):
+                    continue  # the project changed or a seek happened while rendering
+                w = self._write % size
+                first = min(n, size - w)
+                self._ring[:, w : w + first] = chunk[:, :first]
+                self._ring[:, : n - first] = chunk[:, first:]
+                idx = (np.arange(n) + w) % size
+                self._ring_pos[idx] = np.arange(pos, pos + n)
+                self._write += n
+                self._render_pos = pos + n
+            self._levels.append(Levels(pos, (float(master_peak[0]), float(master_peak[1])), track_peaks))
+
+    # -- audio thread --------------------------------------------------------------
+    def _callback(self, outdata, frames, stream_time, status) -> None:  # noqa: ANN001 - sounddevice signature
+        if status.output_underflow:
+            self.underruns += 1
+        delay = max(0.0, stream_time.outputBufferDacTime - stream_time.currentTime)
+        with self._lock:
+            size = self._ring.shape[1]
+            avail = self._write - self._read
+            n = min(frames, avail)
+            r = self._read % size
+            if n:
+                self._anchor = (int(self._ring_pos[r]), time.monotonic() + delay)
+            first = min(n, size - r)
+            outdata[:first] = self._ring[:, r : r + first].T
+            if n > first:
+                outdata[first:n] = self._ring[:, : n - first].T
+            if n:
+                self._played_pos = int(self._ring_pos[(self._read + n - 1) % size]) + 1
+            self._read += n
+            ended = n < frames and self._range is not None and not self._loop and self._render_pos >= self._range[1]
+        if n < frames:
+            outdata[n:] = 0.0
+            if ended:
+                self._finished = True
+                import sounddevice as sd
+
+                raise sd.CallbackStop
+            if self._playing:
+                self.underruns += 1
+        self._wake.set()
+
+    def _on_finished(self) -> None:
+        self._playing = False
+
+    def wait_until(self, predicate, timeout: float) -> bool:
+        """Poll ``predicate()`` until true or ``timeout`` seconds (for scripts/tests)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            time.sleep(0.01)
+        return bool(predicate())

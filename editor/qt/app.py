@@ -1,0 +1,115 @@
+"""Starting the GUI: application object, theme, recovery offer, first project."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from .. import __version__
+from ..core.demo import demo_project
+from ..core.recovery import find_recoverable, recover, sweep_stale
+from ..core.store import default_store
+from ..core.task import TaskContext
+from ..core.timefmt import format_hms
+from .main_window import MainWindow
+from .resources import icon
+from .settings import Settings
+from .theme import apply_theme
+
+
+def make_app(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    app.setApplicationName("Seedwave")
+    app.setOrganizationName("Seedwave")
+    app.setApplicationVersion(__version__)
+    app.setWindowIcon(icon("seedwave"))
+    return app
+
+
+def load_demo(window: MainWindow) -> None:
+    """Open the demo project (decoded in the background)."""
+
+    def work(ctx: TaskContext):
+        return demo_project(default_store(), ctx)
+
+    job = window.jobs.run("Open demo project", work, kind="import")
+    job.finished.connect(lambda p: _set_demo(window, p))
+    job.failed.connect(window.show_error)
+
+
+def _set_demo(window: MainWindow, project) -> None:  # noqa: ANN001
+    window.set_project(project, None, "Open demo project")
+    window.document.history.mark_saved()
+    tids = [t.id for t in project.tracks]
+    if tids:
+        window.timeline.set_track_mode(tids[-1], "both")
+    window.show_message("Demo project: press Space to play; select the speech track and try Effects")
+
+
+def offer_recovery(window: MainWindow) -> bool:
+    items = find_recoverable()
+    if not items:
+        return False
+    item = items[0]
+    when = __import__("datetime").datetime.fromtimestamp(item.saved_at).strftime("%Y-%m-%d %H:%M:%S")
+    answer = QMessageBox.question(
+        window, "Recover unsaved work?",
+        f"Seedwave did not close properly. Recover “{item.name}” ({item.tracks} tracks, last autosaved {when})?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+    )
+    from ..core.recovery import discard
+
+    if answer != QMessageBox.StandardButton.Yes:
+        for it in items:
+            discard(it)
+        return False
+    try:
+        project, path = recover(item, default_store())
+    except Exception as exc:  # noqa: BLE001 - a damaged journal must not stop the app
+        window.show_error(f"Recovery failed: {exc}")
+        return False
+    window.set_project(project, Path(path) if path else None, "Recovered")
+    window.document.history.saved_index = None
+    window.document.title_changed.emit(window.document.title())
+    for it in items[1:]:
+        discard(it)
+    return True
+
+
+def run_app(files: list[str], debug: bool = False) -> int:
+    app = make_app()
+    settings = Settings()
+    apply_theme(app, settings.get("ui/theme"))
+
+    def excepthook(etype, value, tb):  # noqa: ANN001
+        text = "".join(traceback.format_exception(etype, value, tb))
+        print(text, file=sys.stderr)
+        if QApplication.instance() is not None and not debug:
+            QMessageBox.critical(None, "Seedwave: unexpected error",
+                                 f"{etype.__name__}: {value}\n\nYour project is still open; please save it.")
+
+    sys.excepthook = excepthook
+    sweep_stale()
+    window = MainWindow(settings)
+    window.show()
+    if files:
+        QTimer.singleShot(0, lambda: window.open_paths(files))
+    elif not offer_recovery(window):
+        load_demo(window)
+    if not settings.get("first_run_done"):
+        QTimer.singleShot(300, lambda: _first_run(window, settings))
+    window.status_cursor.setText(f"Cursor {format_hms(0, 48000)}")
+    code = app.exec()
+    default_store().close()
+    return code
+
+
+def _first_run(window: MainWindow, settings: Settings) -> None:
+    hook = getattr(window, "show_tips", None)
+    if callable(hook):
+        hook()
+    settings.set("first_run_done", True)

@@ -1,0 +1,195 @@
+"""The open document: its history, file path, and the edit entry points the UI uses.
+
+Views read ``document.project`` and redraw on ``changed``. Every change goes
+through :meth:`Document.apply` (instant edits) or :meth:`Document.apply_async`
+(edits that stream audio, run as a background job on a snapshot and are applied
+on the GUI thread as one history step). If the project changed while an async
+edit ran, the result is still applied when it touched different tracks; if the
+same tracks changed, the user is asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from ..core.edits import Clipboard
+from ..core.errors import EditError, SeedwaveError
+from ..core.history import History
+from ..core.model import Project
+from ..core.task import TaskContext
+from ..jobs.runner import Job, JobRunner
+
+
+class Document(QObject):
+    changed = Signal(object)  # the new Project
+    history_changed = Signal()
+    title_changed = Signal(str)
+    message = Signal(str)  # a one-line message for the status bar
+    error = Signal(str)  # a one-line error to show the user
+
+    def __init__(self, project: Project, jobs: JobRunner, path: Path | None = None) -> None:
+        super().__init__()
+        self.history = History(project, "Open" if path else "New project")
+        self.path = Path(path) if path else None
+        self.jobs = jobs
+        self.clipboard: Clipboard | None = None
+        self._pending: list[Job] = []
+        self.history.subscribe(self._on_history)
+
+    # -- state ---------------------------------------------------------------------
+    @property
+    def project(self) -> Project:
+        return self.history.current
+
+    @property
+    def modified(self) -> bool:
+        return self.history.modified
+
+    @property
+    def name(self) -> str:
+        return self.path.stem if self.path else self.project.name
+
+    def modified_since_open(self) -> bool:
+        """True if any step other than opening/importing files happened."""
+        return any(not (e.label.startswith("Open") or e.label == "New project")
+                   for e in self.history.entries[: self.history.index + 1])
+
+    def title(self) -> str:
+        return f"{'*' if self.modified else ''}{self.name} — Seedwave"
+
+    def _on_history(self, _h: History) -> None:
+        self.changed.emit(self.project)
+        self.history_changed.emit()
+        self.title_changed.emit(self.title())
+
+    # -- edits ---------------------------------------------------------------------
+    def push(self, project: Project, label: str, merge_key: str | None = None,
+             meta: dict[str, Any] | None = None) -> None:
+        self.history.push(project, label, merge_key, meta)
+
+    def apply(self, fn: Callable[[Project], Project], label: str, merge_key: str | None = None,
+              meta: dict[str, Any] | None = None) -> bool:
+        """Run an instant edit; a user error becomes a message, never an exception."""
+        try:
+            new = fn(self.project)
+        except SeedwaveError as exc:
+            self.error.emit(str(exc))
+            return False
+        self.push(new, label, merge_key, meta)
+        return True
+
+    def apply_async(self, fn: Callable[[Project, TaskContext], Project], label: str,
+                    track_ids: tuple[str, ...] = (), meta: dict[str, Any] | None = None,
+                    on_done: Callable[[bool], None] | None = None) -> Job:
+        """Run an edit that takes time as a job; apply its result as one step."""
+        base = self.project
+
+        def work(ctx: TaskContext) -> Project:
+            return fn(base, ctx)
+
+        job = Job(label, work, kind="edit")
+        holder = _AsyncEdit(self, job, base, label, track_ids, meta, on_done)
+        self._pending.append(job)
+        job.finished.connect(holder.done)
+        job.failed.connect(holder.failed)
+        job.cancelled.connect(holder.cancelled)
+        holder.setParent(self)
+        self.jobs.submit(job)
+        return job
+
+    def undo(self) -> None:
+        if self.history.can_undo:
+            self.history.undo()
+            self.message.emit(f"Undid {self.history.entries[self.history.index + 1].label}")
+
+    def redo(self) -> None:
+        if self.history.can_redo:
+            self.history.redo()
+            self.message.emit(f"Redid {self.history.entry.label}")
+
+    def mark_saved(self, path: Path) -> None:
+        self.path = Path(path)
+        self.history.mark_saved()
+        self.title_changed.emit(self.title())
+
+
+class _AsyncEdit(QObject):
+    """Applies an async edit's result on the GUI thread."""
+
+    def __init__(self, doc: Document, job: Job, base: Project, label: str, track_ids: tuple[str, ...],
+                 meta: dict[str, Any] | None, on_done: Callable[[bool], None] | None) -> None:
+        super().__init__()
+        self.doc, self.job, self.base, self.label = doc, job, base, label
+        self.track_ids, self.meta, self.on_done = track_ids, meta, on_done
+
+    def _finish(self, ok: bool) -> None:
+        if self.job in self.doc._pending:
+            self.doc._pending.remove(self.job)
+        if self.on_done is not None:
+            self.on_done(ok)
+        self.setParent(None)
+        self.deleteLater()
+
+    def done(self, result: Project) -> None:
+        doc = self.doc
+        current = doc.project
+        if current is not self.base:
+            merged = merge_result(self.base, result, current, self.track_ids)
+            if merged is None:
+                from PySide6.QtWidgets import QApplication, QMessageBox
+
+                parent = QApplication.activeWindow()
+                answer = QMessageBox.question(
+                    parent, "Apply result?",
+                    f"“{self.label}” was computed from audio you have changed since. "
+                    "Apply it anyway (replacing those changes on the same tracks)?",
+                )
+                if answer != QMessageBox.StandardButton.Yes:
+                    doc.message.emit(f"{self.label}: discarded")
+                    self._finish(False)
+                    return
+                merged = merge_result(self.base, result, current, self.track_ids, force=True)
+            result = merged
+        doc.push(result, self.label, meta=self.meta)
+        self._finish(True)
+
+    def failed(self, message: str) -> None:
+        self.doc.error.emit(f"{self.label}: {message}")
+        self._finish(False)
+
+    def cancelled(self) -> None:
+        self.doc.message.emit(f"{self.label}: cancelled")
+        self._finish(False)
+
+
+def merge_result(base: Project, result: Project, current: Project, track_ids: tuple[str, ...],
+                 force: bool = False) -> Project | None:
+    """Apply ``result``'s version of ``track_ids`` onto ``current``.
+
+    Returns None (unless ``force``) if those tracks changed between ``base`` and
+    ``current``: then the user must decide.
+    """
+    if not track_ids:
+        return result if (force or current is base) else None
+    out = current
+    for tid in track_ids:
+        try:
+            before = base.track(tid)
+            new = result.track(tid)
+        except KeyError:
+            raise EditError("the track this result belongs to no longer exists") from None
+        try:
+            now = current.track(tid)
+        except KeyError:
+            if not force:
+                return None
+            continue
+        if now != before and not force:
+            return None
+        # Keep the current mixer settings; take the result's clips.
+        out = out.replace_track(now.with_(clips=new.clips))
+    return out

@@ -1,0 +1,1 @@
+"""Dock panels: history, jobs, mixer, effects, remix."""

@@ -1,0 +1,1 @@
+"""The timeline view: ruler, track headers and lanes."""

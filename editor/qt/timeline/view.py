@@ -1,0 +1,284 @@
+"""The timeline: ruler on top, a header per track on the left, lanes, scroll bars.
+
+Tracks are stacked in one scrolling view; the headers scroll with the lanes.
+The view reads the document's project and the shared :class:`ViewState`, and
+turns gestures into edits on the document (moving clips, mute/solo, renaming).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QScrollBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...core import edits
+from ...core.model import Project, Track
+from ..document import Document
+from .lanes import Lanes
+from .ruler import Ruler
+from .state import ViewState
+
+HEADER_WIDTH = 170
+MODES = (("Wave", "waveform"), ("Spectrum", "spectrogram"), ("Both", "both"))
+
+
+class TrackHeader(QFrame):
+    """Name, mute, solo and display mode of one track."""
+
+    def __init__(self, view: TimelineView, track: Track) -> None:
+        super().__init__(view.header_area)
+        self.view = view
+        self.track_id = track.id
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setAccessibleName(f"Track {track.name}")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 2, 4, 2)
+        lay.setSpacing(2)
+        top = QHBoxLayout()
+        self.colour = QLabel()
+        self.colour.setFixedSize(6, 16)
+        top.addWidget(self.colour)
+        self.name = QLabel(track.name)
+        self.name.setAccessibleName("Track name")
+        self.name.setToolTip("Double-click to rename")
+        top.addWidget(self.name, 1)
+        lay.addLayout(top)
+        row = QHBoxLayout()
+        self.mute = QToolButton(text="M", checkable=True)
+        self.mute.setToolTip("Mute")
+        self.mute.setAccessibleName(f"Mute {track.name}")
+        self.solo = QToolButton(text="S", checkable=True)
+        self.solo.setToolTip("Solo")
+        self.solo.setAccessibleName(f"Solo {track.name}")
+        self.db = QToolButton(text="dB", checkable=True)
+        self.db.setToolTip("Waveform scale: dB instead of linear")
+        self.db.setAccessibleName(f"dB scale {track.name}")
+        self.mode = QComboBox()
+        for label, value in MODES:
+            self.mode.addItem(label, value)
+        self.mode.setAccessibleName(f"View mode {track.name}")
+        self.mode.setToolTip("Show this track as waveform, spectrogram or both")
+        for w in (self.mute, self.solo, self.db):
+            row.addWidget(w)
+        row.addWidget(self.mode, 1)
+        lay.addLayout(row)
+        lay.addStretch(1)
+        self.mute.toggled.connect(self._mute)
+        self.solo.toggled.connect(self._solo)
+        self.db.toggled.connect(self._db)
+        self.mode.currentIndexChanged.connect(self._mode)
+        self._editor: QLineEdit | None = None
+        self.refresh(track)
+
+    def refresh(self, track: Track) -> None:
+        self.name.setText(track.name)
+        self.setAccessibleName(f"Track {track.name}")
+        self.colour.setStyleSheet(f"background: {track.colour}; border-radius: 2px;")
+        for w, v in ((self.mute, track.mute), (self.solo, track.solo)):
+            w.blockSignals(True)
+            w.setChecked(v)
+            w.blockSignals(False)
+        selected = track.id in self.view.state.track_ids
+        self.setProperty("selected", selected)
+        self.setStyleSheet("TrackHeader { background: palette(highlight); }" if selected else "")
+        disp = self.view.lanes.display_for(track.id)
+        self.db.blockSignals(True)
+        self.db.setChecked(disp.db)
+        self.db.blockSignals(False)
+        self.mode.blockSignals(True)
+        self.mode.setCurrentIndex([m for _l, m in MODES].index(disp.mode))
+        self.mode.blockSignals(False)
+
+    def _mute(self, on: bool) -> None:
+        self.view.document.apply(lambda p: edits.set_track(p, self.track_id, mute=on),
+                                 f"{'Mute' if on else 'Unmute'} {self.name.text()}")
+
+    def _solo(self, on: bool) -> None:
+        self.view.document.apply(lambda p: edits.set_track(p, self.track_id, solo=on),
+                                 f"{'Solo' if on else 'Unsolo'} {self.name.text()}")
+
+    def _db(self, on: bool) -> None:
+        self.view.lanes.display_for(self.track_id).db = on
+        self.view.lanes.update()
+
+    def _mode(self, _i: int) -> None:
+        self.view.set_track_mode(self.track_id, self.mode.currentData())
+
+    def mousePressEvent(self, e) -> None:  # noqa: N802, ANN001
+        st = self.view.state
+        if e.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier):
+            ids = list(st.track_ids)
+            if self.track_id in ids:
+                ids.remove(self.track_id)
+            else:
+                ids.append(self.track_id)
+            st.set_selection(st.sel_start, st.sel_stop, tuple(ids))
+        else:
+            st.set_selection(st.sel_start, st.sel_stop, (self.track_id,))
+        super().mousePressEvent(e)
+
+    def mouseDoubleClickEvent(self, _e) -> None:  # noqa: N802, ANN001
+        self.start_rename()
+
+    def start_rename(self) -> None:
+        ed = QLineEdit(self.name.text(), self)
+        ed.setAccessibleName("Rename track")
+        ed.setGeometry(self.name.geometry())
+        ed.selectAll()
+        ed.show()
+        ed.setFocus()
+        self._editor = ed
+
+        def done() -> None:
+            text = ed.text().strip()
+            ed.deleteLater()
+            self._editor = None
+            if text and text != self.name.text():
+                self.view.document.apply(lambda p: edits.rename_track(p, self.track_id, text),
+                                         f"Rename track to {text}")
+
+        ed.editingFinished.connect(done)
+
+
+class TimelineView(QWidget):
+    """Ruler, track headers and lanes with shared scrolling."""
+
+    context_menu = Signal(QPointF)
+
+    def __init__(self, document: Document, state: ViewState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.state = state
+        self.setAccessibleName("Timeline")
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(0)
+        corner = QWidget()
+        corner.setFixedWidth(HEADER_WIDTH)
+        self.ruler = Ruler(state)
+        self.header_area = QWidget()
+        self.header_area.setFixedWidth(HEADER_WIDTH)
+        self.lanes = Lanes(state)
+        self.hbar = QScrollBar(Qt.Orientation.Horizontal)
+        self.hbar.setAccessibleName("Scroll time")
+        self.vbar = QScrollBar(Qt.Orientation.Vertical)
+        self.vbar.setAccessibleName("Scroll tracks")
+        grid.addWidget(corner, 0, 0)
+        grid.addWidget(self.ruler, 0, 1)
+        grid.addWidget(self.header_area, 1, 0)
+        grid.addWidget(self.lanes, 1, 1)
+        grid.addWidget(self.vbar, 1, 2)
+        grid.addWidget(self.hbar, 2, 1)
+        grid.setRowStretch(1, 1)
+        grid.setColumnStretch(1, 1)
+        self.headers: dict[str, TrackHeader] = {}
+        self.hbar.valueChanged.connect(self._hbar_moved)
+        self.vbar.valueChanged.connect(self._vbar_moved)
+        self.lanes.vertical_scroll.connect(lambda d: self.vbar.setValue(self.vbar.value() + d))
+        self.lanes.horizontal_scroll.connect(self.scroll_frames)
+        self.lanes.clips_moved.connect(self._clips_moved)
+        self.lanes.context_menu.connect(self.context_menu)
+        state.view_changed.connect(self._sync_hbar)
+        state.selection_changed.connect(self._refresh_headers)
+        document.changed.connect(self.set_project)
+        self.set_project(document.project)
+
+    # -- project ---------------------------------------------------------------------
+    def set_project(self, project: Project) -> None:
+        self.state.rate = project.sample_rate
+        self.state.prune(project)
+        self.lanes.set_project(project)
+        self.ruler.set_project(project)
+        ids = {t.id for t in project.tracks}
+        for tid in list(self.headers):
+            if tid not in ids:
+                self.headers.pop(tid).deleteLater()
+        for t in project.tracks:
+            if t.id not in self.headers:
+                h = TrackHeader(self, t)
+                h.show()
+                self.headers[t.id] = h
+        self._layout_headers()
+        self._refresh_headers()
+        self._sync_hbar()
+        self._sync_vbar()
+
+    def _refresh_headers(self) -> None:
+        for t in self.lanes.project.tracks:
+            h = self.headers.get(t.id)
+            if h is not None:
+                h.refresh(t)
+
+    def _layout_headers(self) -> None:
+        for track, top, height in self.lanes.track_rows():
+            h = self.headers.get(track.id)
+            if h is not None:
+                h.setGeometry(0, top, HEADER_WIDTH, height)
+
+    def set_track_mode(self, track_id: str, mode: str) -> None:
+        self.lanes.display_for(track_id).mode = mode
+        self.lanes.update()
+
+    # -- scrolling ---------------------------------------------------------------------
+    def total_frames(self) -> int:
+        return max(self.lanes.project.end, self.state.rate * 10)
+
+    def _sync_hbar(self) -> None:
+        st = self.state
+        page = max(1, int(self.lanes.width() * st.fpp))
+        total = self.total_frames() + page // 2
+        scale = max(1, total // 1_000_000_000 + 1)  # keep within int range
+        self.hbar.blockSignals(True)
+        self.hbar.setRange(0, max(0, (total - page) // scale))
+        self.hbar.setPageStep(max(1, page // scale))
+        self.hbar.setSingleStep(max(1, page // scale // 20))
+        self.hbar.setValue(int(st.left) // scale)
+        self.hbar.blockSignals(False)
+        self._hscale = scale
+
+    def _hbar_moved(self, v: int) -> None:
+        self.state.set_view(float(v * getattr(self, "_hscale", 1)), self.state.fpp)
+
+    def _sync_vbar(self) -> None:
+        total = self.lanes.content_height()
+        page = self.lanes.height()
+        self.vbar.setRange(0, max(0, total - page))
+        self.vbar.setPageStep(max(1, page))
+        self.vbar.setSingleStep(20)
+
+    def _vbar_moved(self, v: int) -> None:
+        self.lanes.y_offset = v
+        self._layout_headers()
+        self.lanes.update()
+
+    def scroll_frames(self, frames: float) -> None:
+        self.state.set_view(self.state.left + frames, self.state.fpp)
+
+    def ensure_visible(self, frame: int, page: bool = True) -> None:
+        """Scroll so ``frame`` is on screen (by pages, as when following the playhead)."""
+        st = self.state
+        width = self.lanes.width()
+        x = st.x_of(frame)
+        if x < 0 or x > width - 10:
+            st.set_view(frame - (width * 0.05 if page else width / 2) * st.fpp, st.fpp)
+
+    def resizeEvent(self, e) -> None:  # noqa: N802, ANN001
+        super().resizeEvent(e)
+        self._sync_hbar()
+        self._sync_vbar()
+
+    # -- gestures ------------------------------------------------------------------------
+    def _clips_moved(self, clip_ids: tuple, delta: int, track_delta: int) -> None:
+        n = len(clip_ids)
+        self.document.apply(lambda p: edits.move_clips(p, list(clip_ids), delta, track_delta),
+                            f"Move {n} clip{'s' if n > 1 else ''}")
