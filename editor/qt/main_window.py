@@ -189,6 +189,9 @@ class MainWindow(QMainWindow):
         self.set_autosave_interval(self.settings.get("autosave/interval_s"))
 
         self.player.set_project(self.document.project)
+        from .features import install_all
+
+        install_all(self)  # panels and features of later issues (see features.py)
         self._update_actions()
         self._update_status()
         self.setWindowTitle(self.document.title())

@@ -1,0 +1,19 @@
+"""Where panels and features of later issues hook into the main window.
+
+Each feature module has ``install(window)``: it adds its docks (``window.add_dock``),
+actions and menu entries (``window.menu_*``), and connects to the document and view
+state. Add one line to FEATURES per feature; keep the order stable.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+FEATURES: list[str] = [
+    # "editor.qt.panels.mixer",
+]
+
+
+def install_all(window) -> None:  # noqa: ANN001 - MainWindow (import cycle)
+    for name in FEATURES:
+        import_module(name).install(window)
