@@ -45,7 +45,7 @@ def apply_to_file(effect_id: str, src: Path, out: Path, values: dict[str, str], 
         raise EffectError(f"{src}: effects take mono or stereo files; this one has {imp.info.channels} channels")
     seq = imp.sequences[0]
     parent = parent or TaskContext()
-    ctx = EffectContext(parent, pick_device(device), ModelManager())
+    ctx = EffectContext(parent, pick_device(device) if effect.uses_gpu else "cpu", ModelManager())
     result = run_effect(effect, Source.from_seq(seq, imp.sample_rate), params, ctx)
     written: list[Path] = []
     if isinstance(result.audio, dict):

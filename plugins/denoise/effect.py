@@ -1,0 +1,74 @@
+"""The Denoise effect: what it declares, and how a run goes.
+
+This module stays light (the registry imports it at start-up to list effects);
+the engines load their libraries only when ``process`` runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from editor.effects.base import Effect, EffectContext, EffectError, Param
+
+ENGINE_TITLES = {"dfn3": "DeepFilterNet3", "rnnoise": "RNNoise", "spectral": "spectral gating"}
+
+
+def limit_gain(strength_db: float) -> float:
+    """How much of the original signal is kept under the denoised one.
+
+    ``strength_db`` is an attenuation limit: noise is lowered by at most that
+    many dB. For DeepFilterNet this is exactly its own ``atten_lim`` (measured
+    to 1e-7: the runtime blends enhanced and noisy spectra, and the STFT is
+    linear), and it means the same for the other engines. 100 means no limit.
+    """
+    return 0.0 if strength_db >= 100.0 else float(10.0 ** (-strength_db / 20.0))
+
+
+class DenoiseEffect(Effect):
+    """Reduce background noise, by default with DeepFilterNet3 (weights ship with its package)."""
+
+    id = "denoise"
+    title = "Denoise"
+    version = "1"
+    category = "Repair"
+    description = ("Reduce background noise: DeepFilterNet3 for speech (default), RNNoise (lighter), "
+                   "or spectral gating for steady noise under music and other sounds.")
+    params: ClassVar[tuple[Param, ...]] = (
+        Param("engine", "choice", "dfn3", choices=tuple(ENGINE_TITLES), label="Engine",
+              help="dfn3: DeepFilterNet3, best on speech; rnnoise: RNNoise, lighter, speech; "
+                   "spectral: spectral gating, for steady noise under non-speech"),
+        Param("strength", "float", 30.0, min=0.0, max=100.0, step=1.0, unit="dB", label="Reduction limit",
+              help="lower the noise by at most this much; lower values keep some ambience, 100 = no limit"),
+    )
+    needs_model = False  # the weights ship inside the engines' packages
+    uses_gpu = False
+    native_rate = 48000
+    latency = 0  # compensated inside process
+    chunk_seconds = 120.0
+    overlap_seconds = 1.0
+    licence = "DeepFilterNet3: MIT/Apache-2.0; RNNoise: BSD-3-Clause; noisereduce: MIT"
+
+    def process(self, audio: np.ndarray, sample_rate: int, params: dict[str, Any],
+                context: EffectContext) -> np.ndarray:
+        from .engines import load_engine
+        from .segments import denoise
+
+        if sample_rate != self.native_rate:
+            raise EffectError(f"Denoise runs at {self.native_rate} Hz (got {sample_rate} Hz); "
+                              "run it through the effect runner, which resamples")
+        audio = np.asarray(audio, dtype=np.float32)
+        if not np.isfinite(audio).all():
+            context.warn("Denoise: the audio had invalid (NaN or infinite) samples; they were set to silence")
+            audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
+        engine = load_engine(params["engine"])
+        context.info.update(engine.info)
+        gain = limit_gain(params["strength"])
+        if gain >= 1.0:
+            return audio.copy()
+        message = f"Denoise ({ENGINE_TITLES[engine.key]})"
+        wet = denoise(engine, audio, sample_rate, lambda f: context.progress(f, message))
+        if gain > 0.0:
+            wet += gain * (audio - wet)
+        return wet
