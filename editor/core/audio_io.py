@@ -25,7 +25,11 @@ How a file becomes blocks:
 from __future__ import annotations
 
 import os
+import queue
+import re
 import stat
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +37,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from .blocks import BLOCK_FRAMES, Block, PcmAliasBacking, SourceFile, compute_summaries
+from .blocks import BLOCK_FRAMES, Block, PcmAliasBacking, SourceFile, SummaryLevel, compute_summaries
 from .errors import AudioFileError, Cancelled
 from .sequence import AudioSeq
 from .store import BlockStore, default_store
@@ -49,7 +53,10 @@ AUDIO_EXTENSIONS = (
 )
 _ALIAS_FORMATS = {"WAV", "WAVEX", "RF64", "W64", "AIFF", "CAF"}
 _ALIAS_SUBTYPES = {"PCM_16", "PCM_24", "PCM_32", "PCM_S8", "PCM_U8", "FLOAT", "DOUBLE"}
-_FLOAT_SUBTYPES = {"FLOAT", "DOUBLE", "VORBIS", "OPUS", "MPEG_LAYER_III", "MPEG_LAYER_II", "MPEG_LAYER_I"}
+#: Integer PCM subtypes: decoding them can never give NaN or infinite samples.
+_INT_SUBTYPES = {"PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "PCM_32", "ULAW", "ALAW", "ALAC_16", "ALAC_20", "ALAC_24",
+                 "ALAC_32", "IMA_ADPCM", "MS_ADPCM", "GSM610", "DWVW_12", "DWVW_16", "DWVW_24", "G721_32",
+                 "G723_24", "G723_40", "NMS_ADPCM_16", "NMS_ADPCM_24", "NMS_ADPCM_32", "VOX_ADPCM"}
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,10 @@ def _explain(exc: Exception) -> str:
         return f"the file is corrupt or its header is damaged ({text.split(':')[-1].strip()})"
     if "permission" in low:
         return "permission denied"
+    if "not a regular file" in low or "unimplemented format" in low:
+        # libsndfile says this when a header it half-recognises is cut short or garbled
+        # (check_readable has already ruled out a missing file or a pipe).
+        return "not an audio file Seedwave can read, or its header is damaged"
     return f"cannot be read as audio ({text.split(':', 1)[-1].strip() or text})"
 
 
@@ -163,6 +174,175 @@ def channel_names(channels: int) -> list[str]:
     return [f"ch {i + 1}" for i in range(channels)]
 
 
+#: Reader threads for uncompressed (aliased) imports; see :class:`_ChunkReader`.
+_ALIAS_WORKERS = 2
+#: Frames read at a time when salvaging the readable part of a damaged file.
+_SALVAGE_FRAMES = 4096
+#: Lines of libsndfile's header log that mean the file holds less audio than its
+#: header promises: a RIFF/FORM/data/SSND size larger than what is there (WAV, W64,
+#: RF64, AIFF), a frame count the data cannot hold, or an Ogg stream cut short.
+_TRUNCATION_LOG = re.compile(
+    r"^\s*(riff|riff size|form|data|data size|ssnd)\s*:\s*(\d+)\s*\(should be (\d+)\)"
+    r"|lacks an end-of-stream|frame count read from|calculated frame count \d+ does not match",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _log_says_truncated(log: str) -> bool:
+    """True if libsndfile's header log says the file is shorter than its header."""
+    return any(m.group(1) is None or int(m.group(2)) > int(m.group(3)) for m in _TRUNCATION_LOG.finditer(log))
+
+
+@dataclass
+class _Chunk:
+    """One decoded chunk, handed from a reader thread to the importing thread."""
+
+    index: int
+    frames: int
+    data: np.ndarray | None  # planar float32; None for a clean aliased chunk (only summaries needed)
+    summaries: tuple[SummaryLevel, ...] | None
+    nonfinite: int = 0  # NaN/Inf samples replaced with silence in ``data``
+    damaged: bool = False  # decoding failed inside or after this chunk
+
+
+class _ChunkReader:
+    """Decodes a file in chunks of ``BLOCK_FRAMES`` frames on reader threads and yields
+    them in order (use as a context manager, so the threads always stop).
+
+    With ``workers`` > 1 (uncompressed files: seeking is exact and free), worker k
+    reads, converts and summarises chunks k, k + workers, ... through its own file
+    handle. Each chunk stays in one core's cache from read to summary, which is what
+    makes this faster than a reader feeding a summariser; libsndfile and numpy release
+    the GIL. With one worker (compressed files) the file is decoded sequentially ahead
+    of the caller.
+
+    With ``alias`` the caller needs only summaries: a chunk carries its samples only if
+    NaN/Inf had to be replaced. A decode error after some audio ends the stream with a
+    ``damaged`` chunk holding what could be salvaged; an error before any audio raises
+    :class:`AudioFileError`.
+    """
+
+    def __init__(self, path: Path, info: AudioInfo, dtype: str, scale: np.float32 | None, alias: bool,
+                 workers: int) -> None:
+        self.path = path
+        self.channels = info.channels
+        self.dtype = dtype
+        self.scale = scale
+        self.alias = alias
+        self.check_finite = dtype.startswith("float") and info.subtype not in _INT_SUBTYPES
+        self.workers = workers
+        self.chunks = -(-info.frames // BLOCK_FRAMES) if workers > 1 else None
+        self.log = ""
+        self._queues: list[queue.Queue[_Chunk | BaseException | None]] = [
+            queue.Queue(maxsize=2) for _ in range(workers)
+        ]
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._run, args=(k,), name="seedwave-import", daemon=True)
+            for k in range(workers)
+        ]
+
+    def __enter__(self) -> _ChunkReader:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join()
+
+    def __iter__(self) -> Iterator[_Chunk]:
+        index = 0
+        while True:
+            item = self._queues[index % self.workers].get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            if item.damaged or (self.workers > 1 and item.frames < BLOCK_FRAMES):
+                return
+            index += 1
+
+    # -- reader threads -----------------------------------------------------------
+    def _put(self, k: int, item: _Chunk | BaseException | None) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queues[k].put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, k: int) -> None:
+        try:
+            raw = np.empty((BLOCK_FRAMES, self.channels), self.dtype)
+            planar = np.empty((self.channels, BLOCK_FRAMES), np.float32) if self.alias else None
+            with sf.SoundFile(str(self.path)) as f:
+                if k == 0:
+                    self.log = f.extra_info
+                index = k
+                while not self._stop.is_set() and (self.chunks is None or index < self.chunks):
+                    start = index * BLOCK_FRAMES
+                    damaged = False
+                    try:
+                        if self.workers > 1:
+                            f.seek(start)
+                        n = f.read(BLOCK_FRAMES, dtype=self.dtype, out=raw, always_2d=True).shape[0]
+                    except (sf.LibsndfileError, RuntimeError) as exc:
+                        n = self._salvage(start, raw)
+                        if n == 0 and index == 0:
+                            raise AudioFileError(_explain(exc), self.path) from None
+                        damaged = True
+                    if n == 0 and not damaged:
+                        break
+                    if not self._put(k, self._chunk(index, raw, n, planar, damaged)) or damaged:
+                        return
+                    if self.workers > 1 and n < BLOCK_FRAMES:
+                        return  # the file ended early (the caller stops at a short chunk)
+                    index += self.workers
+            self._put(k, None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, which re-raises it
+            self._put(k, exc)
+
+    def _chunk(self, index: int, raw: np.ndarray, n: int, planar: np.ndarray | None, damaged: bool) -> _Chunk:
+        data = (planar if planar is not None else np.empty((self.channels, BLOCK_FRAMES), np.float32))[:, :n]
+        if self.scale is None:
+            data[...] = raw[:n].T
+        else:
+            np.multiply(raw[:n].T, self.scale, out=data, casting="unsafe")
+        summaries = compute_summaries(data) if self.alias and n else None
+        nonfinite = 0
+        if self.check_finite and not (
+            np.isfinite(summaries[0].mins).all() and np.isfinite(summaries[0].maxs).all()
+            if summaries is not None
+            else np.isfinite(data).all()
+        ):
+            data = data.copy() if self.alias else data
+            nonfinite = _sanitize(data)
+        elif self.alias:
+            data = None  # the samples stay in the source file
+        return _Chunk(index, n, data, summaries, nonfinite, damaged)
+
+    def _salvage(self, start: int, raw: np.ndarray) -> int:
+        """After a decode error, re-read from frame ``start`` in small pieces into
+        ``raw`` and return how many frames could be decoded before the damage."""
+        got = 0
+        try:
+            with sf.SoundFile(str(self.path)) as f:
+                f.seek(start)
+                while got < BLOCK_FRAMES:
+                    k = f.read(min(_SALVAGE_FRAMES, BLOCK_FRAMES - got), dtype=self.dtype,
+                               out=raw[got:], always_2d=True).shape[0]
+                    if k == 0:
+                        break
+                    got += k
+        except (sf.LibsndfileError, RuntimeError):
+            pass
+        return got
+
+
 def import_audio(
     path: str | Path,
     store: BlockStore | None = None,
@@ -192,8 +372,7 @@ def import_audio(
     )
     dtype, scale = _read_dtype(info.subtype) if alias else ("float32", None)
     ch = info.channels
-    out_groups = [1] * ch if split_channels else [ch]
-    writers = [store.writer(g) for g in out_groups]
+    writers = [store.writer(1) for _ in range(ch)] if split_channels else [store.writer(ch)]
     # For aliased imports, each slot is a Block or an index into writer 0's output.
     slots: list[Block | int] = []
     n_cached = 0
@@ -201,60 +380,45 @@ def import_audio(
     warnings: list[str] = []
     source = SourceFile.get(path) if alias else None
     resampler = soxr.ResampleStream(info.sample_rate, rate, ch, dtype="float32", quality="HQ") if resample else None
-    raw = np.empty((BLOCK_FRAMES, ch), dtype)
-    planar = np.empty((ch, BLOCK_FRAMES), np.float32)
+
+    def write(planar: np.ndarray) -> None:
+        if split_channels:
+            for c in range(ch):
+                writers[c].write(planar[c : c + 1])
+        else:
+            writers[0].write(planar)
+
     done = 0
+    damaged = False
     ctx.progress(0.0, f"Importing {path.name}")
+    reader = _ChunkReader(path, info, dtype, scale, alias, _ALIAS_WORKERS if alias else 1)
     try:
-        with sf.SoundFile(str(path)) as f:
-            while True:
-                try:
-                    got = f.read(BLOCK_FRAMES, dtype=dtype, out=raw, always_2d=True)
-                except (sf.LibsndfileError, RuntimeError) as exc:
-                    if done == 0:
-                        raise AudioFileError(_explain(exc), path) from None
-                    warnings.append(
-                        f"{path}: the file is damaged after {done / info.sample_rate:.1f} s; "
-                        "kept the audio before that point"
-                    )
-                    break
-                n = got.shape[0]
+        with reader:
+            for chunk in reader:
+                n = chunk.frames
+                nonfinite += chunk.nonfinite
+                damaged = damaged or chunk.damaged
                 if n == 0:
                     break
-                p = planar[:, :n]
-                if scale is None:
-                    p[...] = got.T
-                else:
-                    np.multiply(got.T, scale, out=p, casting="unsafe")
-                summ = compute_summaries(p) if (alias or info.subtype in _FLOAT_SUBTYPES) else None
-                sanitized = False
-                if summ is not None and not (np.isfinite(summ[0].mins).all() and np.isfinite(summ[0].maxs).all()):
-                    nonfinite += _sanitize(p)
-                    sanitized = True
                 if resampler is not None:
-                    y = resampler.resample_chunk(np.ascontiguousarray(p.T), last=False)
+                    y = resampler.resample_chunk(np.ascontiguousarray(chunk.data.T), last=False)
                     if y.size:
-                        writers[0].write(np.ascontiguousarray(y.T))
-                elif split_channels:
-                    for c in range(ch):
-                        writers[c].write(p[c : c + 1])
-                elif alias and not sanitized:
-                    slots.append(Block(ch, n, PcmAliasBacking(source, done), summ))
+                        write(np.ascontiguousarray(y.T))
+                elif alias and chunk.data is None:
+                    slots.append(Block(ch, n, PcmAliasBacking(source, done), chunk.summaries))
                 elif alias:
                     # The aliased file holds NaN/Inf here: keep a cleaned copy instead.
-                    writers[0].write_block(p)
+                    writers[0].write_block(chunk.data)
                     slots.append(n_cached)
                     n_cached += 1
                 else:
-                    writers[0].write(p)
+                    write(chunk.data)
                 done += n
                 ctx.progress(min(done / info.frames, 1.0), f"Importing {path.name}")
-                if n < BLOCK_FRAMES and f.tell() >= info.frames:
-                    break
-            if resampler is not None:
-                y = resampler.resample_chunk(np.zeros((0, ch), np.float32), last=True)
-                if y.size:
-                    writers[0].write(np.ascontiguousarray(y.T))
+        if resampler is not None:
+            y = resampler.resample_chunk(np.zeros((0, ch), np.float32), last=True)
+            if y.size:
+                write(np.ascontiguousarray(y.T))
     except BaseException:
         for w in writers:
             w.abort()
@@ -263,10 +427,19 @@ def import_audio(
         for w in writers:
             w.abort()
         raise AudioFileError("contains no decodable audio", path)
-    if done < info.frames:
+    if damaged:
+        warnings.append(
+            f"{path}: the file is damaged after {done / info.sample_rate:.2f} s; kept the audio before that point"
+        )
+    elif done < info.frames:
         warnings.append(
             f"{path}: the file is truncated; read {done / info.sample_rate:.2f} s of "
             f"{info.duration:.2f} s"
+        )
+    elif _log_says_truncated(reader.log):
+        warnings.append(
+            f"{path}: the file is shorter than its header says (truncated?); "
+            f"imported the {done / info.sample_rate:.2f} s it holds"
         )
     if nonfinite:
         warnings.append(f"{path}: replaced {nonfinite} NaN/infinite samples with silence")

@@ -171,6 +171,10 @@ class SourceFile:
         key = str(Path(path).resolve())
         with cls._open_lock:
             src = cls._open.get(key)
+            if src is not None and not _same_file(src.stat, os.stat(key)):
+                # The file was replaced since it was opened: the old handle still reads
+                # the old contents, which stay right for the blocks already using it.
+                src = None
             if src is None:
                 src = cls(Path(key))
                 cls._open[key] = src
@@ -190,6 +194,10 @@ class SourceFile:
         else:
             np.multiply(raw.T, self.scale, out=out, casting="unsafe")
         return out
+
+
+def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_dev, a.st_ino, a.st_size, a.st_mtime_ns) == (b.st_dev, b.st_ino, b.st_size, b.st_mtime_ns)
 
 
 class PcmAliasBacking(Backing):

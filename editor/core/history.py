@@ -44,6 +44,9 @@ class History:
         self.limit_bytes = limit_bytes
         self.saved_index: int | None = 0
         self._listeners: list[Callable[[History], None]] = []
+        # Only a push straight after a push may merge: after undo, redo or jump the
+        # current step is an older one, and a new change must be a new step.
+        self._merge_open = False
 
     # -- observation ----------------------------------------------------------
     def subscribe(self, fn: Callable[[History], None]) -> None:
@@ -98,6 +101,7 @@ class History:
             self.saved_index = None
         if (
             merge_key is not None
+            and self._merge_open
             and self.index > 0
             and cur.merge_key == merge_key
             and now - cur.time < MERGE_WINDOW_S
@@ -107,6 +111,7 @@ class History:
         else:
             self.entries.append(HistoryEntry(label, project, merge_key, meta or {}, now))
             self.index += 1
+        self._merge_open = True
         self._enforce_limit()
         self._changed()
 
@@ -117,12 +122,14 @@ class History:
             self.entries[self.index] = HistoryEntry(cur.label, cur.project, None, cur.meta, cur.time)
 
     def undo(self) -> Project:
+        self._merge_open = False
         if self.can_undo:
             self.index -= 1
             self._changed()
         return self.current
 
     def redo(self) -> Project:
+        self._merge_open = False
         if self.can_redo:
             self.index += 1
             self._changed()
@@ -131,6 +138,7 @@ class History:
     def jump(self, index: int) -> Project:
         if not 0 <= index < len(self.entries):
             raise IndexError(index)
+        self._merge_open = False
         if index != self.index:
             self.index = index
             self._changed()
@@ -140,6 +148,7 @@ class History:
         self.entries = [HistoryEntry(label, project)]
         self.index = 0
         self.saved_index = 0
+        self._merge_open = False
         self._changed()
 
     # -- memory cap -------------------------------------------------------------

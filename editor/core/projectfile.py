@@ -54,6 +54,9 @@ def save_project(project: Project, path: str | Path, ctx: TaskContext | None = N
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     index: dict[str, Any] = {}
     try:
+        # mkstemp makes a private (0600) file; give the project the mode a normal
+        # file would get, or keep the mode of the file it replaces.
+        os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "wb") as fh:
             fh.write(b"\0" * HEADER_SIZE)
             offset = HEADER_SIZE
@@ -101,6 +104,28 @@ def save_project(project: Project, path: str | Path, ctx: TaskContext | None = N
         b.replace_backing(F32Backing(mapped, entry["offset"], b.channels, b.frames))
 
 
+def _mode_for(path: Path) -> int:
+    """The mode of the file being replaced, else what a new file gets (0666 less umask)."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    # Read it from /proc where possible: setting and restoring it races with other threads.
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _unlink(p: str) -> None:
     with contextlib.suppress(OSError):
         os.unlink(p)
@@ -139,6 +164,8 @@ def read_index(path: str | Path) -> dict[str, Any]:
                 raise ProjectFileError("is truncated or damaged (its index is missing)", path)
             fh.seek(ioff)
             doc = json.loads(fh.read(ilen).decode())
+            if not isinstance(doc, dict):
+                raise ProjectFileError("is damaged (its index is not a project description)", path)
     except FileNotFoundError:
         raise ProjectFileError("no such file", path) from None
     except IsADirectoryError:

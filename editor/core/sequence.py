@@ -234,14 +234,15 @@ class AudioSeq:
         ucol = col[starts]
         mins[:, ucol] = np.minimum.reduceat(mn_a, starts, axis=1)
         maxs[:, ucol] = np.maximum.reduceat(mx_a, starts, axis=1)
-        # A column that no bin starts in continues the bin before it.
+        # A column that no bin starts in lies inside the bin that covers its start
+        # (a long silent run): it shows that bin, not the column before it.
         filled = np.zeros(columns, bool)
         filled[ucol] = True
         if not filled.all():
-            src = np.where(filled, np.arange(columns), 0)
-            src = np.maximum.accumulate(src)
-            mins = mins[:, src]
-            maxs = maxs[:, src]
+            empty = np.flatnonzero(~filled)
+            covering = np.searchsorted(pos_a, empty * fpp, side="right") - 1
+            mins[:, empty] = mn_a[:, covering]
+            maxs[:, empty] = mx_a[:, covering]
         return mins, maxs
 
     def stats(self, start: int = 0, stop: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -282,7 +283,8 @@ def _segment_bins(pos: int, seg: Segment, width: int, channels: int):
                np.einsum("ij,ij->i", data, data, dtype=np.float32)[:, None])
         return
     i0 = -(-seg.start // width)
-    i1 = seg.stop // width
+    # The block's last bin may be short; it is whole if the segment reaches the block's end.
+    i1 = level.mins.shape[1] if seg.stop == block.frames else seg.stop // width
     if i1 <= i0:
         # The segment sits inside one bin: go one level finer.
         yield from _segment_bins(pos, seg, _finer(width), channels)
