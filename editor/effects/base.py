@@ -166,6 +166,7 @@ class Effect:
     chunk_seconds: ClassVar[float | None] = 60.0
     overlap_seconds: ClassVar[float] = 1.0
     outputs: ClassVar[tuple[str, ...]] = ()  # non-empty: process returns {name: audio}
+    changes_length: ClassVar[bool] = False  # True: output length differs from input (extend); needs chunk_seconds=None
     preview_seconds: ClassVar[float] = 6.0
     licence: ClassVar[str] = ""
 

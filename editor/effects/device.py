@@ -26,16 +26,28 @@ class DeviceReport:
         return "CPU (no GPU found)"
 
 
+_last_report: DeviceReport | None = None
+
+
 def detect() -> DeviceReport:
     """What this machine offers (imports torch)."""
+    global _last_report
     try:
         import torch
     except Exception:  # noqa: BLE001 - torch missing or broken: CPU only
-        return DeviceReport(False, False)
+        _last_report = DeviceReport(False, False)
+        return _last_report
     cuda = bool(torch.cuda.is_available())
     mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
     name = torch.cuda.get_device_name(0) if cuda else ""
-    return DeviceReport(cuda, mps, name, torch.__version__)
+    _last_report = DeviceReport(cuda, mps, name, torch.__version__)
+    return _last_report
+
+
+def last_report() -> DeviceReport | None:
+    """The last :func:`detect` result, or None if torch was never asked (so the GUI
+    thread can make guesses without importing torch)."""
+    return _last_report
 
 
 def pick_device(policy: str = "auto", report: DeviceReport | None = None) -> str:

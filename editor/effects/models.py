@@ -11,16 +11,23 @@ Models come from three places:
 A file is installed only once its checksum matches, so a half-downloaded or
 corrupt file is never loaded. A missing model raises :class:`ModelMissingError`
 whose message says which model, how big, and the two ways to get it.
+
+A :class:`ModelSpec`'s ``sha256`` is the full hex digest, or a prefix of it (at
+least 8 hex digits) where the publisher only gives a prefix: official Demucs
+checkpoints are named ``<signature>-<sha256 prefix>.th`` and demucs itself (like
+``torch.hub``) verifies just that prefix.
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import shutil
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -30,20 +37,39 @@ from ..core.task import TaskContext
 from .base import ModelSpec
 
 CHUNK = 1 << 20
+MIN_PREFIX = 8
+
+
+def checksum_matches(expected: str, digest: str) -> bool:
+    """True if ``digest`` (a full SHA-256 hex digest) matches ``expected``: the
+    full digest, or a published prefix of at least ``MIN_PREFIX`` hex digits."""
+    expected = expected.strip().lower()
+    if len(expected) < MIN_PREFIX:
+        return False
+    return digest.lower().startswith(expected)
 
 
 class ModelMissingError(SeedwaveError):
     """An effect needs a model that is not installed."""
 
-    def __init__(self, spec: ModelSpec, effect_title: str = "") -> None:
-        size = f" ({spec.size / 1e6:.0f} MB)" if spec.size else ""
+    def __init__(self, spec: ModelSpec, effect_title: str = "", more: Sequence[ModelSpec] = (),
+                 model_name: str = "") -> None:
+        specs = (spec, *more)
+        total = sum(s.size for s in specs)
         who = f"{effect_title} needs" if effect_title else "This effect needs"
         how = "download it in Settings > Models" + (" when online" if spec.url else "")
+        if len(specs) == 1:
+            size = f" ({spec.size / 1e6:.0f} MB)" if spec.size else ""
+            what = f"the model {(model_name or spec.name)!r}{size}"
+        else:
+            size = f", {total / 1e6:.0f} MB in all" if total else ""
+            what = f"the model {(model_name or spec.name)!r} ({len(specs)} files{size})"
         super().__init__(
-            f"{who} the model {spec.name!r}{size}, which is not installed: {how}, "
-            f"or use Effects > Import model file… with {spec.filename}"
+            f"{who} {what}, which is not installed: {how}, "
+            f"or use Effects > Import model file… with {', '.join(s.filename for s in specs)}"
         )
         self.spec = spec
+        self.specs = specs
 
 
 class ModelChecksumError(SeedwaveError):
@@ -111,7 +137,7 @@ class ModelManager:
                 return path
         except (OSError, ValueError):
             pass
-        if sha256_file(path) != spec.sha256:
+        if not checksum_matches(spec.sha256, sha256_file(path)):
             return None
         marker.write_text(json.dumps(stamp))
         return path
@@ -123,10 +149,27 @@ class ModelManager:
             raise ModelMissingError(spec, effect_title)
         return path
 
+    def require_all(self, specs: Sequence[ModelSpec], effect_title: str = "", model_name: str = "") -> list[Path]:
+        """Paths of all ``specs`` (the files of one model), or one
+        :class:`ModelMissingError` that names every missing file."""
+        paths = [self.locate(s) for s in specs]
+        missing = [s for s, p in zip(specs, paths, strict=True) if p is None]
+        if missing:
+            raise ModelMissingError(missing[0], effect_title, missing[1:], model_name)
+        return [p for p in paths if p is not None]
+
     def size_on_disk(self) -> int:
         if not self.folder.is_dir():
             return 0
         return sum(p.stat().st_size for p in self.folder.rglob("*") if p.is_file())
+
+    def remove(self, spec: ModelSpec) -> bool:
+        """Delete one downloaded or imported model file (bundled ones stay); True if one was there."""
+        path = self.path_for(spec)
+        found = path.is_file()
+        for p in (path, self._verified_marker(path), path.with_name(path.name + ".part")):
+            p.unlink(missing_ok=True)
+        return found
 
     def clear(self) -> None:
         """Delete every downloaded or imported model (bundled ones stay)."""
@@ -156,7 +199,7 @@ class ModelManager:
             raise SeedwaveError("no such file", src)
         digest = sha256_file(src, ctx)
         for spec in specs:
-            if spec.sha256 == digest:
+            if checksum_matches(spec.sha256, digest):
                 self._install(src, spec, move=False)
                 return spec
         names = ", ".join(s.filename for s in specs) or "none"
@@ -193,19 +236,35 @@ class ModelManager:
             with resp:
                 if have and resp.status != 206:
                     have = 0  # server ignored the range: start again
-                total = have + int(resp.headers.get("Content-Length") or 0) or spec.size or 0
+                length = resp.headers.get("Content-Length")
+                expected = have + int(length) if length else None
+                total = expected or spec.size or 0
                 with open(part, "ab" if have else "wb") as fh:
                     done = have
                     while True:
                         ctx.check()
-                        block = resp.read(CHUNK)
+                        try:
+                            block = resp.read(CHUNK)
+                        except (http.client.HTTPException, OSError) as exc:
+                            # The .part file stays: the next download resumes from it.
+                            raise SeedwaveError(
+                                f"the download of {spec.name} was interrupted after {done / 1e6:.1f} MB "
+                                f"({type(exc).__name__}); download again to resume"
+                            ) from None
                         if not block:
                             break
                         fh.write(block)
                         done += len(block)
                         ctx.progress(done / total if total else 0.0, f"Downloading {spec.name}")
+                if expected is not None and done < expected:
+                    # http.client returns a short body without an error when the
+                    # connection drops; keep the .part file so the next try resumes.
+                    raise SeedwaveError(
+                        f"the download of {spec.name} was interrupted after {done / 1e6:.1f} of "
+                        f"{expected / 1e6:.1f} MB; download again to resume"
+                    )
         digest = sha256_file(part)
-        if digest != spec.sha256:
+        if not checksum_matches(spec.sha256, digest):
             part.unlink(missing_ok=True)
             raise ModelChecksumError(
                 f"downloaded file for {spec.name} has the wrong checksum ({digest[:12]}…, expected "

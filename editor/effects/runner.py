@@ -14,6 +14,7 @@ and tell the user.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -26,10 +27,12 @@ import soxr
 from ..core.sequence import AudioSeq
 from ..core.store import BlockStore, default_store
 from ..core.task import TaskContext
-from .base import Effect, EffectContext, EffectError, EffectResult
+from .base import Effect, EffectContext, EffectError, EffectResult, ModelSpec
 from .device import free_gpu_memory, is_out_of_memory
+from .models import ModelManager
 
 MIN_CHUNK_SECONDS = 2.0
+RESAMPLE_PIECE_SECONDS = 5.0  # long windows are resampled in pieces, checking for cancel between them
 
 
 @dataclass
@@ -93,15 +96,33 @@ def _inference_guard(effect: Effect):
     return torch.inference_mode()
 
 
+def _resample(x: np.ndarray, src: int, dst: int, ctx: TaskContext) -> np.ndarray:
+    """Planar ``x`` from ``src`` to ``dst`` Hz. A long window goes through soxr's
+    stream API in pieces (bit-identical to one call) so that a cancel is noticed
+    between pieces rather than after minutes of resampling."""
+    piece = int(RESAMPLE_PIECE_SECONDS * src)
+    if x.shape[1] <= 2 * piece:
+        return np.ascontiguousarray(soxr.resample(x.T, src, dst, quality="HQ").T)
+    stream = soxr.ResampleStream(src, dst, x.shape[0], dtype="float32", quality="HQ")
+    parts = []
+    for a in range(0, x.shape[1], piece):
+        ctx.check()
+        b = min(x.shape[1], a + piece)
+        parts.append(stream.resample_chunk(np.ascontiguousarray(x[:, a:b].T, dtype=np.float32),
+                                           last=b >= x.shape[1]))
+    return np.ascontiguousarray(np.concatenate(parts).T)
+
+
 def _call(
     effect: Effect, x: np.ndarray, rate: int, params: dict[str, Any], ctx: EffectContext
 ) -> dict[str, np.ndarray]:
     """Run ``process`` once on a window, at the effect's native rate."""
     n = x.shape[1]
     native = effect.native_rate or rate
-    xin = x if native == rate else np.ascontiguousarray(soxr.resample(x.T, rate, native, quality="HQ").T)
+    xin = x if native == rate else _resample(x, rate, native, ctx)
     with _inference_guard(effect):
         y = effect.process(np.ascontiguousarray(xin, dtype=np.float32), native, params, ctx)
+    ctx.check()  # a cancel during process() wins over its result
     outs = y if isinstance(y, dict) else {"": y}
     result = {}
     for name, arr in outs.items():
@@ -109,9 +130,29 @@ def _call(
         if arr.ndim != 2 or arr.shape[0] != x.shape[0]:
             raise EffectError(f"effect {effect.id!r} returned audio of shape {arr.shape} for input {x.shape}")
         if native != rate:
-            arr = np.ascontiguousarray(soxr.resample(arr.T, native, rate, quality="HQ").T)
-        result[name] = _fit(arr, n)
+            arr = _resample(arr, native, rate, ctx)
+        result[name] = arr if effect.changes_length else _fit(arr, n)
     return result
+
+
+def check_models(effect: Effect, params: dict[str, Any], models: ModelManager | None) -> dict[str, str]:
+    """Make sure the models this run needs are installed, before any audio is read.
+
+    Raises :class:`~editor.effects.models.ModelMissingError` (a clear message
+    naming the files and how to get them); returns provenance facts (model
+    names and checksums) for the history entry.
+    """
+    specs: tuple[ModelSpec, ...] = tuple(effect.required_models(params))
+    if not specs:
+        return {}
+    manager = models if models is not None else ModelManager()
+    missing = [s for s in specs if not manager.is_installed(s)]
+    if missing:
+        name = ""
+        if len(missing) > 1:  # "htdemucs_ft (drums model, 1 of 4)", ... -> "htdemucs_ft"
+            name = os.path.commonprefix([s.name for s in missing]).split(" (")[0].strip()
+        manager.require_all(missing, effect.title, model_name=name)
+    return {"model": ", ".join(s.name for s in specs), "model_sha256": ", ".join(s.sha256 for s in specs)}
 
 
 def run_effect(
@@ -132,6 +173,8 @@ def run_effect(
     n_total = source.frames
     if n_total <= 0:
         raise EffectError("there is no audio to process")
+    for key, value in check_models(effect, params, ctx.models).items():
+        ctx.info.setdefault(key, value)
     store = None if to_memory else (store or default_store())
     if effect.chunk_seconds is None:
         hop = n_total
@@ -159,7 +202,7 @@ def run_effect(
                 if not is_out_of_memory(exc):
                     raise
                 free_gpu_memory()
-                if hop > min_hop:
+                if hop > min_hop and effect.chunk_seconds is not None:
                     hop = max(min_hop, hop // 2)
                     ctx.warn(f"{effect.title}: the GPU ran out of memory; retrying with "
                              f"{hop / rate:.0f} s chunks")
@@ -176,7 +219,10 @@ def run_effect(
                     t = tails[name]
                     k = min(t.shape[1], y[name].shape[1])
                     ramp = ((np.arange(k, dtype=np.float32) + 0.5) / k)[None, :]
-                    y[name][:, :k] = t[:, :k] * (1.0 - ramp) + y[name][:, :k] * ramp
+                    head = y[name][:, :k]
+                    # head + (tail - head)·(1 − ramp): the linear cross-fade, written so
+                    # that windows which agree (a pointwise effect) give their value exactly.
+                    y[name][:, :k] = head + (t[:, :k] - head) * (1.0 - ramp)
             if w_end < n_total:
                 keep = hop
                 for name in names:

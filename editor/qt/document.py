@@ -84,14 +84,19 @@ class Document(QObject):
 
     def apply_async(self, fn: Callable[[Project, TaskContext], Project], label: str,
                     track_ids: tuple[str, ...] = (), meta: dict[str, Any] | None = None,
-                    on_done: Callable[[bool], None] | None = None) -> Job:
-        """Run an edit that takes time as a job; apply its result as one step."""
+                    on_done: Callable[[bool], None] | None = None, gpu: bool = False,
+                    kind: str = "edit") -> Job:
+        """Run an edit that takes time as a job; apply its result as one step.
+
+        ``gpu`` puts the job in the runner's single GPU slot (torch effects on
+        CUDA/MPS). ``meta`` is read when the result is applied, so the job may
+        fill it in (provenance known only after the run)."""
         base = self.project
 
         def work(ctx: TaskContext) -> Project:
             return fn(base, ctx)
 
-        job = Job(label, work, kind="edit")
+        job = Job(label, work, gpu=gpu, kind=kind)
         holder = _AsyncEdit(self, job, base, label, track_ids, meta, on_done)
         self._pending.append(job)
         job.finished.connect(holder.done)

@@ -10,7 +10,12 @@ from __future__ import annotations
 from importlib import import_module
 
 FEATURES: list[str] = [
-    # "editor.qt.panels.mixer",
+    "editor.qt.timeline.actions",
+    "editor.qt.panels.mixer",
+    "editor.qt.panels.effects",  # effect panel, jobs panel, Effects menu, model manager
+    "editor.qt.help",  # Help > User Guide
+    "editor.qt.tips",  # first-run tips, Help > Tips
+    "editor.qt.dialogs.settings",  # Edit > Settings…, AI device in the status bar
 ]
 
 

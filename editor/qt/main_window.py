@@ -656,8 +656,12 @@ class MainWindow(QMainWindow):
         """File > Export… (the dialog lives in editor.qt.dialogs.export)."""
         from .dialogs.export import ExportDialog
 
-        dlg = ExportDialog(self)
+        dlg = getattr(self, "export_dlg", None)
+        if dlg is None:  # one dialog, kept: a running export stays visible in it
+            dlg = self.export_dlg = ExportDialog(self)
         dlg.show()
+        dlg.raise_()
+        dlg.activateWindow()
 
     # -- drag and drop -----------------------------------------------------------------------
     def dragEnterEvent(self, e: QDragEnterEvent) -> None:  # noqa: N802
@@ -731,9 +735,7 @@ class MainWindow(QMainWindow):
             if self.document.apply(lambda p: edits.delete(p, sel), "Delete"):
                 self.state.set_selection(sel.start, sel.start)
         elif self.state.clip_ids:
-            ids = list(self.state.clip_ids)
-            if self.document.apply(lambda p: edits.delete_clips(p, ids), f"Delete {len(ids)} clip(s)"):
-                self.state.set_clips(())
+            self.timeline.delete_clips(self.state.clip_ids)  # ripples with Edit > Ripple Delete Clips
 
     def duplicate(self) -> None:
         sel = self._range()
@@ -799,6 +801,12 @@ class MainWindow(QMainWindow):
         self._preview_project = project
         self.player.set_project(project)
         self._start_player(start, stop, False)
+
+    def set_preview_project(self, project: Project) -> None:
+        """Switch the playing preview to ``project`` from the playhead on (A/B compare)."""
+        if self._preview_project is not None:
+            self._preview_project = project
+            self.player.set_project(project)
 
     def gain_dialog(self) -> None:
         from .dialogs.processing import GainDialog
