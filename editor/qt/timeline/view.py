@@ -2,19 +2,30 @@
 
 Tracks are stacked in one scrolling view; the headers scroll with the lanes.
 The view reads the document's project and the shared :class:`ViewState`, and
-turns gestures into edits on the document (moving clips, mute/solo, renaming).
+turns gestures into edits on the document (moving, trimming and fading clips,
+mute/solo, renaming, reordering and resizing tracks, markers).
+
+Track headers: drag one up or down to reorder the tracks, drag its bottom edge
+to resize the track, double-click the name to rename, right-click for the
+track menu (rename, colour, height, move, add, remove).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QColorDialog,
     QComboBox,
     QFrame,
     QGridLayout,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
+    QMenu,
     QScrollBar,
     QToolButton,
     QVBoxLayout,
@@ -22,11 +33,15 @@ from PySide6.QtWidgets import (
 )
 
 from ...core import edits
-from ...core.model import Project, Track
+from ...core.model import FadeShape, Project, Track
 from ..document import Document
+from . import drags
+from .clip_menu import build_clip_menu
+from .handles import RESIZE_PX
 from .lanes import Lanes
 from .ruler import Ruler
 from .state import ViewState
+from .track_menu import build_track_menu
 
 HEADER_WIDTH = 170
 MODES = (("Wave", "waveform"), ("Spectrum", "spectrogram"), ("Both", "both"))
@@ -41,8 +56,10 @@ class TrackHeader(QFrame):
         self.track_id = track.id
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setAccessibleName(f"Track {track.name}")
+        self.setMouseTracking(True)
+        self.setToolTip("Drag to reorder, drag the bottom edge to resize, right-click for more")
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 2, 4, 2)
+        lay.setContentsMargins(4, 2, 4, int(RESIZE_PX) + 1)
         lay.setSpacing(2)
         top = QHBoxLayout()
         self.colour = QLabel()
@@ -114,7 +131,17 @@ class TrackHeader(QFrame):
     def _mode(self, _i: int) -> None:
         self.view.set_track_mode(self.track_id, self.mode.currentData())
 
+    def _lanes_pos(self, e) -> QPointF:  # noqa: ANN001
+        return QPointF(self.view.lanes.mapFromGlobal(e.globalPosition()))
+
     def mousePressEvent(self, e) -> None:  # noqa: N802, ANN001
+        if e.button() != Qt.MouseButton.LeftButton:
+            super().mousePressEvent(e)
+            return
+        lanes = self.view.lanes
+        if e.position().y() >= self.height() - RESIZE_PX:
+            lanes.begin_drag(drags.ResizeTrack(lanes, self._lanes_pos(e), self.track_id))
+            return
         st = self.view.state
         if e.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier):
             ids = list(st.track_ids)
@@ -125,12 +152,30 @@ class TrackHeader(QFrame):
             st.set_selection(st.sel_start, st.sel_stop, tuple(ids))
         else:
             st.set_selection(st.sel_start, st.sel_stop, (self.track_id,))
-        super().mousePressEvent(e)
+        lanes.begin_drag(drags.ReorderTrack(lanes, self._lanes_pos(e), self.track_id))
+        self.setCursor(Qt.CursorShape.ClosedHandCursor)
+
+    def mouseMoveEvent(self, e) -> None:  # noqa: N802, ANN001
+        lanes = self.view.lanes
+        if lanes.dragging is not None:
+            lanes.drag_to(self._lanes_pos(e), e.modifiers())
+            return
+        edge = e.position().y() >= self.height() - RESIZE_PX
+        self.setCursor(Qt.CursorShape.SizeVerCursor if edge else Qt.CursorShape.ArrowCursor)
+
+    def mouseReleaseEvent(self, e) -> None:  # noqa: N802, ANN001
+        if e.button() == Qt.MouseButton.LeftButton:
+            self.view.lanes.end_drag()
+            self.setCursor(Qt.CursorShape.ArrowCursor)
+
+    def contextMenuEvent(self, e) -> None:  # noqa: N802, ANN001
+        self.view.show_menu(build_track_menu(self.view, self.track_id), e.globalPos())
 
     def mouseDoubleClickEvent(self, _e) -> None:  # noqa: N802, ANN001
         self.start_rename()
 
     def start_rename(self) -> None:
+        """Rename in place (Enter confirms)."""
         ed = QLineEdit(self.name.text(), self)
         ed.setAccessibleName("Rename track")
         ed.setGeometry(self.name.geometry())
@@ -182,12 +227,17 @@ class TimelineView(QWidget):
         grid.setRowStretch(1, 1)
         grid.setColumnStretch(1, 1)
         self.headers: dict[str, TrackHeader] = {}
+        self.ripple_clips = False  # Delete on selected clips closes the gaps
+        self.last_menu: QMenu | None = None  # the context menu shown last (tests use it)
         self.hbar.valueChanged.connect(self._hbar_moved)
         self.vbar.valueChanged.connect(self._vbar_moved)
         self.lanes.vertical_scroll.connect(lambda d: self.vbar.setValue(self.vbar.value() + d))
         self.lanes.horizontal_scroll.connect(self.scroll_frames)
-        self.lanes.clips_moved.connect(self._clips_moved)
+        self.lanes.edit_requested.connect(self.apply_edit)
+        self.lanes.clip_menu.connect(lambda cid, pos: self.show_menu(build_clip_menu(self, cid), pos))
+        self.lanes.preview_changed.connect(self._preview_layout)
         self.lanes.context_menu.connect(self.context_menu)
+        self.ruler.edit_requested.connect(self.apply_edit)
         state.view_changed.connect(self._sync_hbar)
         state.selection_changed.connect(self._refresh_headers)
         document.changed.connect(self.set_project)
@@ -277,8 +327,84 @@ class TimelineView(QWidget):
         self._sync_hbar()
         self._sync_vbar()
 
-    # -- gestures ------------------------------------------------------------------------
-    def _clips_moved(self, clip_ids: tuple, delta: int, track_delta: int) -> None:
-        n = len(clip_ids)
-        self.document.apply(lambda p: edits.move_clips(p, list(clip_ids), delta, track_delta),
-                            f"Move {n} clip{'s' if n > 1 else ''}")
+    # -- edits -----------------------------------------------------------------------------
+    @property
+    def snap_enabled(self) -> bool:
+        return self.lanes.snap_enabled
+
+    @snap_enabled.setter
+    def snap_enabled(self, on: bool) -> None:
+        self.lanes.snap_enabled = bool(on)
+
+    def apply_edit(self, fn: Callable[[Project], Project], label: str) -> bool:
+        """Apply a gesture's edit to the document as one undo step."""
+        return self.document.apply(fn, label)
+
+    def _preview_layout(self) -> None:
+        """A drag reorders or resizes tracks: headers follow the preview."""
+        self._layout_headers()
+        self._sync_vbar()
+
+    def show_menu(self, menu: QMenu, global_pos) -> None:  # noqa: ANN001 - QPoint or QPointF
+        if self.last_menu is not None and self.last_menu is not menu:
+            self.last_menu.close()
+            self.last_menu.deleteLater()
+        self.last_menu = menu
+        menu.popup(global_pos.toPoint() if isinstance(global_pos, QPointF) else global_pos)
+
+    def set_fade_shape(self, clip_ids: tuple[str, ...], fade_in: bool, shape: FadeShape) -> None:
+        key = "fade_in_shape" if fade_in else "fade_out_shape"
+
+        def do(p: Project) -> Project:
+            for cid in clip_ids:
+                p = edits.set_clip(p, cid, **{key: shape})
+            return p
+
+        self.apply_edit(do, f"Fade {'in' if fade_in else 'out'} shape: {shape.value.replace('_', ' ')}")
+
+    def clip_gain_dialog(self, clip_ids: tuple[str, ...]) -> None:
+        """Clip Gain…: one value for all the given clips."""
+        from ..dialogs.clip_gain import ClipGainDialog
+
+        clips = [self.document.project.find_clip(c)[1] for c in clip_ids]
+        if not clips:
+            return
+        dlg = ClipGainDialog(clips[0].gain_db, len(clips), self)
+        accepted = dlg.exec()
+        db = dlg.gain_db()
+        dlg.deleteLater()
+        if not accepted:
+            return
+
+        def do(p: Project) -> Project:
+            for cid in clip_ids:
+                p = edits.set_clip(p, cid, gain_db=db)
+            return p
+
+        self.apply_edit(do, f"Clip gain {db:+.1f} dB")
+
+    def rename_clip(self, clip_id: str) -> None:
+        clip = self.document.project.find_clip(clip_id)[1]
+        name, ok = QInputDialog.getText(self, "Rename clip", "Name:", text=clip.name)
+        if ok and name.strip() and name.strip() != clip.name:
+            self.apply_edit(lambda p: edits.set_clip(p, clip_id, name=name.strip()), f"Rename clip to {name.strip()}")
+
+    def delete_clips(self, clip_ids: tuple[str, ...], ripple: bool | None = None) -> None:
+        """Delete clips; ``ripple`` (default: the Ripple Delete Clips option) closes the gaps."""
+        ripple = self.ripple_clips if ripple is None else ripple
+        ids = list(clip_ids)
+        n = len(ids)
+        label = f"{'Ripple delete' if ripple else 'Delete'} {n} clip{'s' if n != 1 else ''}"
+        if self.apply_edit(lambda p: edits.delete_clips(p, ids, ripple=ripple), label):
+            self.state.set_clips(())
+
+    def recolour_track(self, track_id: str) -> None:
+        track = self.document.project.track(track_id)
+        colour = QColorDialog.getColor(QColor(track.colour), self, f"Colour of {track.name}")
+        if colour.isValid() and colour.name() != track.colour:
+            self.apply_edit(lambda p: edits.set_track(p, track_id, colour=colour.name()), f"Colour {track.name}")
+
+    def move_track_by(self, track_id: str, step: int) -> None:
+        index = self.document.project.track_index(track_id) + step
+        if 0 <= index < len(self.document.project.tracks):
+            self.apply_edit(lambda p: edits.move_track(p, track_id, index), "Move track")
