@@ -109,6 +109,20 @@ def _export_settings(args: argparse.Namespace, out: Path):
     return ExportSettings(**kw)
 
 
+def _source_bits(subtype: str, fmt: str) -> int | str | None:
+    """The bit depth a conversion keeps by default: the source's, where the output format has it."""
+    from .engine.export import FORMATS
+
+    depths = FORMATS[fmt].depths
+    if not depths:
+        return None
+    want: int | str | None = {"PCM_16": 16, "PCM_S8": 16, "PCM_U8": 16, "PCM_24": 24, "PCM_32": 32,
+                              "FLOAT": "float", "DOUBLE": "float"}.get(subtype)
+    if want not in depths:
+        want = 24 if 24 in depths else None
+    return want
+
+
 def _progress_printer(quiet: bool):
     from .core.task import TaskContext, Throttle
 
@@ -170,10 +184,12 @@ def cmd_convert(args: argparse.Namespace) -> int:
         project = add_track(project, imp.names[0], (Clip(imp.sequences[0], 0, name=imp.names[0]),))
     out = Path(args.output)
     settings = _export_settings(args, out)
-    if "channels" not in vars(args) or not args.channels:
-        from dataclasses import replace
+    from dataclasses import replace
 
+    if "channels" not in vars(args) or not args.channels:
         settings = replace(settings, channels=1 if imp.info.channels == 1 else 2)
+    if not args.bits:
+        settings = replace(settings, bits=_source_bits(imp.info.subtype, settings.format))
     ctx, tty = _progress_printer(args.quiet)
     report = export_mix(project, out, settings, 0, None, ctx)
     if tty:
@@ -300,6 +316,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _subcommand_typo(files: list[str]) -> str | None:
+    """An error for ``seedwave infoo x.wav``: a first word that is no file but
+    looks like a misspelt subcommand (rather than opening the editor on it)."""
+    import difflib
+
+    if not files or os.path.exists(files[0]) or Path(files[0]).suffix:
+        return None
+    close = difflib.get_close_matches(files[0], SUBCOMMANDS, n=1, cutoff=0.6)
+    if not close:
+        return None
+    return f"{files[0]}: no such command or file; did you mean 'seedwave {close[0]}'?"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or bool(os.environ.get("SEEDWAVE_DEBUG"))
@@ -309,6 +338,9 @@ def main(argv: list[str] | None = None) -> int:
         bad = [a for a in files if a.startswith("-")]
         if bad:
             return _fail(f"unknown option {bad[0]}")
+        typo = _subcommand_typo(files)
+        if typo:
+            return _fail(typo)
         return cmd_gui(files, debug)
     args = build_parser().parse_args(argv)
     handlers = {

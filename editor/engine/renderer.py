@@ -20,6 +20,7 @@ asks for per-track output (meters, stems).
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable
 
 import numpy as np
@@ -70,6 +71,9 @@ def render_clip_into(out: np.ndarray, clip: Clip, start: int, gains: tuple[float
         return
     src0 = clip.offset + (a - clip.position)
     g = db_to_gain(clip.gain_db)
+    gc = np.array([[g * gains[0]], [g * gains[1]]], np.float32)  # per output channel
+    if not gc.any():
+        return
     env = clip_envelope(clip, a, b)
     dst = out[:, a - start : b - start]
     for pos, seg in clip.audio.iter_segments(src0, src0 + (b - a)):
@@ -77,17 +81,26 @@ def render_clip_into(out: np.ndarray, clip: Clip, start: int, gains: tuple[float
             continue
         x = seg.block.read(seg.start, seg.stop)
         o = pos - src0
-        d = dst[:, o : o + seg.frames]
-        e = None if env is None else env[o : o + seg.frames]
-        for c in range(OUT_CHANNELS):
-            src = x[c if x.shape[0] > 1 else 0]
-            gc = np.float32(g * gains[c])
-            if gc == 0.0:
-                continue
-            if e is None:
-                d[c] += src * gc
-            else:
-                d[c] += src * (e * gc)
+        n = seg.frames
+        d = dst[:, o : o + n]
+        w = gc if env is None else gc * env[o : o + n]
+        # One multiply into a reused scratch buffer and one in-place add: no
+        # temporaries, so a long render touches no fresh memory.
+        tmp = _scratch(n)
+        np.multiply(x[0] if x.shape[0] == 1 else x[:OUT_CHANNELS], w, out=tmp)
+        np.add(d, tmp, out=d)
+
+
+_local = threading.local()
+
+
+def _scratch(frames: int) -> np.ndarray:
+    """A per-thread (2, frames) float32 work buffer (playback and export render in different threads)."""
+    buf = getattr(_local, "buf", None)
+    if buf is None or buf.shape[1] < frames:
+        buf = np.empty((OUT_CHANNELS, max(frames, 1 << 16)), np.float32)
+        _local.buf = buf
+    return buf[:, :frames]
 
 
 def render(
