@@ -185,9 +185,6 @@ def test_cut_then_paste_at_the_same_place_gives_back_identical_samples(project, 
         np.testing.assert_array_equal(_track_audio(back, i, project.end), _track_audio(project, i))
 
 
-@pytest.mark.xfail(strict=True, reason="known limitation: clip fades are anchored to clip edges, so a fade "
-                   "that a cut boundary splits cannot be represented in either part (needs a fade offset "
-                   "in the model)")
 def test_cut_and_paste_across_a_clip_fade_gives_back_identical_samples(project):
     ta, _ = _ids(project)
     faded = edits.set_clip(project, project.tracks[0].clips[0].id, fade_out=20_000)
@@ -601,3 +598,29 @@ def test_markers(project):
     out = edits.remove_marker(out, mid)
     assert [m.name for m in out.markers] == ["start", "b"]
     assert project.markers == ()
+
+
+@pytest.mark.parametrize("at", [50, 150_000, 199_900])
+def test_split_through_fades_sounds_the_same(project, at):
+    ta, _ = _ids(project)
+    cid = project.tracks[0].clips[0].id
+    faded = edits.set_clip(project, cid, fade_in=100_000, fade_out=120_000,
+                           fade_in_shape=FadeShape.S_CURVE, fade_out_shape=FadeShape.EXPONENTIAL)
+    clip = faded.tracks[0].clips[0]
+    cut_at = clip.position + at
+    split = edits.split(faded, cut_at, (ta,))
+    assert len(split.tracks[0].clips) == len(faded.tracks[0].clips) + 1
+    np.testing.assert_array_equal(render(split, 0, faded.end), render(faded, 0, faded.end))
+
+
+def test_trim_to_selection_keeps_the_fade_curve_of_what_remains(project):
+    ta, _ = _ids(project)
+    cid = project.tracks[0].clips[0].id
+    faded = edits.set_clip(project, cid, fade_in=80_000)
+    clip = faded.tracks[0].clips[0]
+    sel = Selection(clip.position + 30_000, clip.position + 60_000, (ta,))
+    trimmed = edits.trim_to_selection(faded, sel)
+    full = render(faded, sel.start, sel.length)
+    np.testing.assert_array_equal(render(trimmed, sel.start, sel.length), full)
+    piece = trimmed.tracks[0].clips[0]
+    assert piece.fade_in_offset == 30_000 and piece.fade_in_visible == 30_000

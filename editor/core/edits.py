@@ -55,22 +55,23 @@ def _check_selection(project: Project, sel: Selection) -> None:
 def _window(clip: Clip, start: int, stop: int) -> Clip | None:
     """The part of ``clip`` inside timeline frames [start, stop), or None.
 
-    A fade is kept only where its clip edge survives.
+    The part sounds exactly as it did inside the whole clip: a fade cut by the
+    window keeps its curve, with the cut-off part recorded as a fade offset.
     """
     a = max(start, clip.position)
     b = min(stop, clip.end)
     if b <= a:
         return None
-    keep_in = a == clip.position
-    keep_out = b == clip.end
+    left = a - clip.position
+    right = clip.end - b
     return replace(
         clip,
         position=a,
-        offset=clip.offset + (a - clip.position),
+        offset=clip.offset + left,
         length=b - a,
-        fade_in=clip.fade_in if keep_in else 0,
-        fade_out=clip.fade_out if keep_out else 0,
-        id=clip.id if (keep_in and keep_out) else new_id(),
+        fade_in_offset=clip.fade_in_offset + left if clip.fade_in else 0,
+        fade_out_offset=clip.fade_out_offset + right if clip.fade_out else 0,
+        id=clip.id if (left == 0 and right == 0) else new_id(),
     )
 
 
@@ -94,26 +95,17 @@ def _delete_in_track(track: Track, start: int, stop: int) -> Track:
             audio = c.audio.splice(a, a + length)
             out.append(replace(c, audio=audio, length=c.length - length))
         elif c.position < start:
-            out.append(replace(c, length=start - c.position, fade_out=0))
+            out.append(_window(c, c.position, start))
         else:  # starts inside the range, ends after it
-            cut = stop - c.position
-            out.append(replace(c, position=start, offset=c.offset + cut, length=c.length - cut, fade_in=0))
+            out.append(_shift(_window(c, stop, c.end), -length))
     return track.with_(clips=tuple(out))
 
 
 def _split_clip(clip: Clip, at: int) -> tuple[Clip, Clip]:
-    """Split a clip at timeline frame ``at`` (strictly inside it)."""
-    left_len = at - clip.position
-    left = replace(clip, length=left_len, fade_out=0, fade_in=min(clip.fade_in, left_len))
-    right = replace(
-        clip,
-        position=at,
-        offset=clip.offset + left_len,
-        length=clip.length - left_len,
-        fade_in=0,
-        fade_out=min(clip.fade_out, clip.length - left_len),
-        id=new_id(),
-    )
+    """Split a clip at timeline frame ``at`` (strictly inside it); the two parts
+    sound exactly as the whole did, fades included."""
+    left = replace(_window(clip, clip.position, at), id=clip.id)
+    right = replace(_window(clip, at, clip.end), id=new_id())
     return left, right
 
 

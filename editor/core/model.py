@@ -53,6 +53,12 @@ class Clip:
     fade_out_shape: FadeShape = FadeShape.EQUAL_POWER
     name: str = ""
     id: str = field(default_factory=new_id)
+    # Part of a fade can lie outside the clip after a cut or split: the fade-in
+    # curve (``fade_in`` frames long) then starts ``fade_in_offset`` frames before
+    # the clip, and the fade-out curve ends ``fade_out_offset`` frames after it.
+    # That keeps every piece sounding exactly as it did in the whole clip.
+    fade_in_offset: int = 0
+    fade_out_offset: int = 0
 
     def __post_init__(self) -> None:
         if self.length < 0:
@@ -63,9 +69,22 @@ class Clip:
             )
         if self.length <= 0:
             raise ValueError("a clip is at least one frame long")
-        if self.fade_in < 0 or self.fade_out < 0 or self.fade_in + self.fade_out > self.length:
-            object.__setattr__(self, "fade_in", max(0, min(self.fade_in, self.length)))
-            object.__setattr__(self, "fade_out", max(0, min(self.fade_out, self.length - self.fade_in)))
+        for fade, off in (("fade_in", "fade_in_offset"), ("fade_out", "fade_out_offset")):
+            f, o = max(0, getattr(self, fade)), max(0, getattr(self, off))
+            if o >= f:  # the whole fade lies outside the clip
+                f = o = 0
+            object.__setattr__(self, fade, f)
+            object.__setattr__(self, off, o)
+
+    @property
+    def fade_in_visible(self) -> int:
+        """Frames of the clip that the fade-in covers."""
+        return max(0, min(self.length, self.fade_in - self.fade_in_offset))
+
+    @property
+    def fade_out_visible(self) -> int:
+        """Frames of the clip that the fade-out covers."""
+        return max(0, min(self.length, self.fade_out - self.fade_out_offset))
 
     @property
     def end(self) -> int:

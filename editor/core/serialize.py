@@ -67,6 +67,8 @@ def project_to_dict(project: Project, on_block: Callable[[Block], None]) -> dict
                         "fade_out": c.fade_out,
                         "fade_in_shape": c.fade_in_shape.value,
                         "fade_out_shape": c.fade_out_shape.value,
+                        "fade_in_offset": c.fade_in_offset,
+                        "fade_out_offset": c.fade_out_offset,
                         "audio": seq_to_dict(c.audio, on_block),
                     }
                     for c in t.clips
@@ -91,6 +93,8 @@ def project_from_dict(d: dict[str, Any], resolve: BlockResolver) -> Project:
                 fade_out=int(c["fade_out"]),
                 fade_in_shape=FadeShape(c["fade_in_shape"]),
                 fade_out_shape=FadeShape(c["fade_out_shape"]),
+                fade_in_offset=int(c.get("fade_in_offset", 0)),
+                fade_out_offset=int(c.get("fade_out_offset", 0)),
                 name=c.get("name", ""),
                 id=c["id"],
             )

@@ -47,13 +47,16 @@ def clip_envelope(clip: Clip, a: int, b: int) -> np.ndarray | None:
     """Fade gains for timeline frames [a, b) of ``clip``, or None if no fade applies."""
     env = None
     if clip.fade_in:
-        fi_end = clip.position + clip.fade_in
+        # The fade-in curve starts fade_in_offset frames before the clip.
+        fi_start = clip.position - clip.fade_in_offset
+        fi_end = fi_start + clip.fade_in
         if a < fi_end:
             k = min(b, fi_end) - a
             env = np.ones(b - a, np.float32)
-            env[:k] = fade_envelope(clip.fade_in_shape, clip.fade_in, a - clip.position, k, True)
+            env[:k] = fade_envelope(clip.fade_in_shape, clip.fade_in, a - fi_start, k, True)
     if clip.fade_out:
-        fo_start = clip.end - clip.fade_out
+        # The fade-out curve ends fade_out_offset frames after the clip.
+        fo_start = clip.end + clip.fade_out_offset - clip.fade_out
         if b > fo_start:
             s = max(a, fo_start)
             if env is None:

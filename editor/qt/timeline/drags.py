@@ -154,7 +154,7 @@ class FadeHandle(Drag):
         self.clip_id = clip_id
         self.fade_in = fade_in
         self.clip = self.base.find_clip(clip_id)[1]
-        self.start = self.clip.fade_in if fade_in else self.clip.fade_out
+        self.start = self.clip.fade_in_visible if fade_in else self.clip.fade_out_visible
         self.value = self.start
 
     def update(self, pos: QPointF, mods: Mods) -> None:
@@ -163,9 +163,9 @@ class FadeHandle(Drag):
         c = self.clip
         frames = int(round((pos.x() - self.press.x()) * self.lanes.state.fpp))
         if self.fade_in:
-            value = min(self.start + frames, c.length - c.fade_out)
+            value = min(self.start + frames, c.length - c.fade_out_visible)
         else:
-            value = min(self.start - frames, c.length - c.fade_in)
+            value = min(self.start - frames, c.length - c.fade_in_visible)
         self.value = max(0, value)
 
     def edit(self) -> Edit | None:
@@ -173,7 +173,9 @@ class FadeHandle(Drag):
             return None
         cid, v = self.clip_id, self.value
         key = "fade_in" if self.fade_in else "fade_out"
-        return (lambda p: edits.set_clip(p, cid, **{key: v})), "Fade in" if self.fade_in else "Fade out"
+        # Dragging a handle draws a fresh, whole fade inside the clip.
+        return (lambda p: edits.set_clip(p, cid, **{key: v, f"{key}_offset": 0})), \
+            "Fade in" if self.fade_in else "Fade out"
 
     def readout(self) -> str:
         return f"Fade {'in' if self.fade_in else 'out'} {self._seconds(self.value)}" if self.moved else ""

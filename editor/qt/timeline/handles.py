@@ -70,8 +70,8 @@ def clip_geometry(clip: Clip, top: float, h: float, state: ViewState,
     body = QRectF(rect.left(), rect.top() + CLIP_HEADER, rect.width(), max(0.0, rect.height() - CLIP_HEADER))
     lo, hi = x0 + HANDLE / 2, max(x0 + HANDLE / 2, x1 - HANDLE / 2)
     y = body.top() + HANDLE / 2 + 1
-    fi = QPointF(min(hi, max(lo, x0 + clip.fade_in / state.fpp)), y)
-    fo = QPointF(min(hi, max(lo, x1 - clip.fade_out / state.fpp)), y)
+    fi = QPointF(min(hi, max(lo, x0 + clip.fade_in_visible / state.fpp)), y)
+    fo = QPointF(min(hi, max(lo, x1 - clip.fade_out_visible / state.fpp)), y)
     gy = gain_to_y(clip.gain_db, body)
     va, vb = (x0, x1) if view_width is None else (max(x0, 0.0), min(x1, view_width))
     return ClipGeometry(rect, head, body, fi, fo, gy, QPointF((va + vb) / 2, gy))

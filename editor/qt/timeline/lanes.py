@@ -335,15 +335,21 @@ class Lanes(QWidget):
     def _paint_fades(self, p: QPainter, clip: Clip, body: QRectF) -> None:
         """Shade what a fade takes away and draw its curve."""
         st = self.state
-        for fade_in, length, start in ((True, clip.fade_in, clip.position),
-                                       (False, clip.fade_out, clip.end - clip.fade_out)):
+        fo_start = clip.end + clip.fade_out_offset - clip.fade_out
+        for fade_in, length, start, t0, t1 in (
+            (True, clip.fade_in_visible, clip.position, clip.fade_in_offset / max(1, clip.fade_in),
+             (clip.fade_in_offset + clip.fade_in_visible) / max(1, clip.fade_in)),
+            (False, clip.fade_out_visible, clip.end - clip.fade_out_visible,
+             (clip.end - clip.fade_out_visible - fo_start) / max(1, clip.fade_out),
+             (clip.end - fo_start) / max(1, clip.fade_out)),
+        ):
             if not length:
                 continue
             xa, xb = st.x_of(start), st.x_of(start + length)
             n = int(min(256, max(2, xb - xa)))
-            t = np.linspace(0.0, 1.0, n)
+            t = np.linspace(t0, t1, n)
             gains = fade_in_gain(clip.fade_in_shape, t) if fade_in else fade_out_gain(clip.fade_out_shape, t)
-            xs = xa + t * (xb - xa)
+            xs = np.linspace(xa, xb, n)
             ys = body.bottom() - gains.astype(np.float64) * body.height()
             curve = arrayToQPath(xs, ys, connect="all")
             shade = QPainterPath(curve)
