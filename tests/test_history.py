@@ -512,3 +512,28 @@ def test_random_edits_undo_and_redo(tmp_path, store):
     runner.settings = settings(max_examples=40, stateful_step_count=25, deadline=None,
                                suppress_health_check=list(HealthCheck))
     runner().runTest()
+
+
+def test_a_held_drag_is_one_step_however_long_it_pauses(monkeypatch):
+    from editor.core import history as history_mod
+    from editor.core.edits import add_track, set_track
+    from editor.core.model import Project
+
+    now = [1000.0]
+    monkeypatch.setattr(history_mod.time, "monotonic", lambda: now[0])
+    p = add_track(Project(), "a")
+    tid = p.tracks[0].id
+    h = history_mod.History(p)
+    h.hold_merge("fader")
+    for i in range(5):
+        now[0] += 10.0  # the user holds the fader still for 10 s between moves
+        h.push(set_track(h.current, tid, gain_db=-i), "Volume", merge_key="fader")
+    assert len(h.entries) == 2 and h.current.tracks[0].gain_db == -4
+    h.end_merge()
+    now[0] += 0.1
+    h.push(set_track(h.current, tid, gain_db=-9), "Volume", merge_key="fader")
+    assert len(h.entries) == 3, "after the drag ends, the next change is a new step"
+    # Without a hold, pauses longer than the merge window split steps (keyboard nudges).
+    now[0] += 10.0
+    h.push(set_track(h.current, tid, gain_db=-10), "Volume", merge_key="fader")
+    assert len(h.entries) == 4

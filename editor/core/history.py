@@ -44,6 +44,7 @@ class History:
         self.limit_bytes = limit_bytes
         self.saved_index: int | None = 0
         self._listeners: list[Callable[[History], None]] = []
+        self._held_key: str | None = None
         # Only a push straight after a push may merge: after undo, redo or jump the
         # current step is an older one, and a new change must be a new step.
         self._merge_open = False
@@ -104,7 +105,7 @@ class History:
             and self._merge_open
             and self.index > 0
             and cur.merge_key == merge_key
-            and now - cur.time < MERGE_WINDOW_S
+            and (now - cur.time < MERGE_WINDOW_S or merge_key == self._held_key)
             and self.saved_index != self.index
         ):
             self.entries[self.index] = HistoryEntry(cur.label, project, merge_key, meta or cur.meta, now)
@@ -115,8 +116,14 @@ class History:
         self._enforce_limit()
         self._changed()
 
+    def hold_merge(self, merge_key: str) -> None:
+        """A drag started: its changes (with ``merge_key``) make one step however
+        long the user pauses, until :meth:`end_merge`."""
+        self._held_key = merge_key
+
     def end_merge(self) -> None:
         """Stop merging into the current step (e.g. when a drag ends)."""
+        self._held_key = None
         cur = self.entries[self.index]
         if cur.merge_key is not None:
             self.entries[self.index] = HistoryEntry(cur.label, cur.project, None, cur.meta, cur.time)

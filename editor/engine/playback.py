@@ -72,11 +72,17 @@ class Player:
 
     AHEAD_SECONDS = 0.5
     CHUNK = 2048
+    KEEP_SECONDS = 0.1  # rendered audio kept when the project changes (feeder's head start)
 
-    def __init__(self, device: str | int | None = None, blocksize: int = 1024, ring_seconds: float = 2.0) -> None:
+    def __init__(self, device: str | int | None = None, blocksize: int = 1024, ring_seconds: float = 2.0,
+                 latency: float = 0.2) -> None:
         self.available, self.reason = probe_output()
         self.device = device
         self.blocksize = blocksize
+        # Device buffer in seconds. The callback is Python and needs the GIL: with
+        # PortAudio's default (~40 ms) any GUI stall that long underflows, so the
+        # default is 0.2 s (see docs/benchmarks/playback.md).
+        self.latency = latency
         self._project: Project | None = None
         self._rate = 48000
         self._ring_seconds = ring_seconds
@@ -124,12 +130,15 @@ class Player:
         self._wake.set()
 
     def _discard_ahead(self) -> None:
-        """Drop rendered-but-unplayed audio (caller holds the lock)."""
-        keep = min(self._write - self._read, self.blocksize)
+        """Drop rendered-but-unplayed audio beyond a short head start, and the
+        levels measured on it (caller holds the lock)."""
+        keep = min(self._write - self._read, max(self.blocksize, int(self.KEEP_SECONDS * self._rate)))
         if self._write > self._read + keep:
             size = self._ring.shape[1]
             self._render_pos = int(self._ring_pos[(self._read + keep) % size])
             self._write = self._read + keep
+            while self._levels and self._levels[-1].position >= self._render_pos:
+                self._levels.pop()
 
     @property
     def position(self) -> int:
@@ -147,11 +156,11 @@ class Player:
         """Levels of the chunk containing ``frame`` (default: the playhead)."""
         frame = self.position if frame is None else frame
         best = None
-        for lv in list(self._levels):
-            if lv.position <= frame:
+        for lv in reversed(list(self._levels)):  # newest first: right after a loop wraps, too
+            if lv.position <= frame < lv.position + self.CHUNK:
+                return lv
+            if lv.position <= frame and (best is None or lv.position > best.position):
                 best = lv
-            else:
-                break
         return best
 
     # -- transport ---------------------------------------------------------------
@@ -186,7 +195,7 @@ class Player:
             self._stream = sd.OutputStream(
                 samplerate=self._rate, channels=OUT_CHANNELS, dtype="float32", blocksize=self.blocksize,
                 device=self.device if self.device is not None else default_output(), callback=self._callback,
-                finished_callback=self._on_finished,
+                finished_callback=self._on_finished, latency=self.latency,
             )
             self._stream.start()
         except Exception as exc:  # noqa: BLE001 - a device error must not crash the app
@@ -266,7 +275,7 @@ class Player:
                 self._ring_pos[idx] = np.arange(pos, pos + n)
                 self._write += n
                 self._render_pos = pos + n
-            self._levels.append(Levels(pos, (float(master_peak[0]), float(master_peak[1])), track_peaks))
+                self._levels.append(Levels(pos, (float(master_peak[0]), float(master_peak[1])), track_peaks))
 
     # -- audio thread --------------------------------------------------------------
     def _callback(self, outdata, frames, stream_time, status) -> None:  # noqa: ANN001 - sounddevice signature
