@@ -32,9 +32,12 @@ class ViewState(QObject):
         self.follow = True
         self.snap_zero_crossings = False
         self.loop: tuple[int, int] | None = None
+        self.fit_frames: int | None = None
 
     # -- zoom / scroll ---------------------------------------------------------------
-    def set_view(self, left: float, fpp: float) -> None:
+    def set_view(self, left: float, fpp: float, _keep_fit: bool = False) -> None:
+        if not _keep_fit:
+            self.fit_frames = None  # the user zoomed or scrolled: stop re-fitting on resize
         fpp = min(MAX_FPP, max(MIN_FPP, fpp))
         left = max(0.0, left)
         if fpp != self.fpp or left != self.left:
@@ -48,7 +51,9 @@ class ViewState(QObject):
         self.set_view(frame - anchor_x * fpp, fpp)
 
     def fit(self, frames: int, width: int) -> None:
-        self.set_view(0.0, max(frames, 1) / max(1, width - 4))
+        """Show ``frames`` in ``width`` pixels; kept fitted when the view is resized."""
+        self.set_view(0.0, max(frames, 1) / max(1, width - 4), _keep_fit=True)
+        self.fit_frames = frames
 
     def zoom_to(self, start: int, stop: int, width: int) -> None:
         if stop > start:

@@ -324,6 +324,8 @@ class TimelineView(QWidget):
 
     def resizeEvent(self, e) -> None:  # noqa: N802, ANN001
         super().resizeEvent(e)
+        if self.state.fit_frames is not None:
+            self.state.fit(self.state.fit_frames, max(100, self.lanes.width()))
         self._sync_hbar()
         self._sync_vbar()
 
