@@ -222,7 +222,7 @@ def test_missing_model_message_names_the_files_and_both_ways_to_get_them(manager
         manager.require(one, "Separate stems")
     text = str(err.value)
     assert "Separate stems needs the model 'htdemucs' (84 MB)" in text
-    assert "Settings > Models when online" in text and "Import model file… with 955717e8-8726e21a.th" in text
+    assert "Effects > Models… when online" in text and "Import model file… with 955717e8-8726e21a.th" in text
     parts = [ModelSpec(f"bag part {i}", f"part{i}.th", f"{i:08d}", 10_000_000) for i in range(3)]
     with pytest.raises(ModelMissingError) as err:
         manager.require_all(parts, "Remix stems", model_name="bag")

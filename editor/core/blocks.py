@@ -16,6 +16,7 @@ each bin. Waveform drawing, peak and RMS queries read these instead of samples.
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import threading
 import uuid
@@ -113,6 +114,22 @@ class MappedFile:
         assert self._map is not None
         return self._map[offset : offset + nbytes].view(np.float32).reshape(channels, frames)
 
+    def release(self, offset: int, nbytes: int) -> None:
+        """Drop the whole pages inside [offset, offset + nbytes) from this process.
+
+        The data stays in the kernel's page cache and is mapped back on the next
+        read; without this, streaming through an hour of audio (export, effects)
+        would leave every page it touched counted in the process's resident memory.
+        """
+        mm = getattr(self._map, "_mmap", None)
+        if mm is None or not hasattr(mm, "madvise"):
+            return
+        start = -(-offset // mmap.PAGESIZE) * mmap.PAGESIZE
+        stop = (offset + nbytes) // mmap.PAGESIZE * mmap.PAGESIZE
+        if stop > start:
+            with contextlib.suppress(OSError, ValueError):
+                mm.madvise(mmap.MADV_DONTNEED, start, stop - start)
+
 
 def _unlink_quietly(path: str) -> None:
     with contextlib.suppress(OSError):
@@ -124,6 +141,9 @@ class Backing:
 
     def read(self, start: int, stop: int) -> np.ndarray:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def release(self, start: int, stop: int) -> None:
+        """Frames [start, stop) were used and need not stay in memory (a hint)."""
 
     def describe(self) -> dict[str, Any]:  # pragma: no cover - interface
         raise NotImplementedError
@@ -139,6 +159,11 @@ class F32Backing(Backing):
 
     def read(self, start: int, stop: int) -> np.ndarray:
         return self._data[:, start:stop]
+
+    def release(self, start: int, stop: int) -> None:
+        channels, frames = self._data.shape
+        for c in range(channels):
+            self.file.release(self.offset + (c * frames + start) * 4, (stop - start) * 4)
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "f32", "path": str(self.file.path), "offset": self.offset}
@@ -273,6 +298,10 @@ class Block:
         if not 0 <= start <= stop <= self.frames:
             raise IndexError(f"block range {start}:{stop} outside 0:{self.frames}")
         return self._backing.read(start, stop)
+
+    def release(self, start: int = 0, stop: int | None = None) -> None:
+        """Hint that frames [start, stop) were just used (see MappedFile.release)."""
+        self._backing.release(start, self.frames if stop is None else stop)
 
     def level(self, bin_frames: int) -> SummaryLevel | None:
         if self.summaries is None:

@@ -12,8 +12,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pyloudnorm
-import scipy.signal
 import soxr
 
 _CHANNEL_WEIGHTS = (1.0, 1.0, 1.0, 1.41, 1.41)
@@ -23,6 +21,8 @@ class LoudnessMeter:
     """Integrated loudness of planar audio fed in chunks."""
 
     def __init__(self, rate: int, channels: int) -> None:
+        import pyloudnorm  # imported here: it pulls in scipy (about a second) and start-up needs neither
+
         self.rate = rate
         self.channels = channels
         meter = pyloudnorm.Meter(rate)
@@ -35,6 +35,8 @@ class LoudnessMeter:
         self._energies: list[np.ndarray] = []  # per sub-block, per channel sum of squares
 
     def feed(self, planar: np.ndarray) -> None:
+        import scipy.signal
+
         x = np.asarray(planar, dtype=np.float64)
         for k, (b, a, gain) in enumerate(self._stages):
             x, self._zi[k] = scipy.signal.lfilter(b, a, x, axis=1, zi=self._zi[k])

@@ -179,6 +179,7 @@ class AudioSeq:
                 continue
             o = pos - start
             out[:, o : o + seg.frames] = seg.block.read(seg.start, seg.stop)
+            seg.block.release(seg.start, seg.stop)  # copied: the mapped pages can go
         return out
 
     def iter_chunks(self, start: int, stop: int, size: int = 1 << 18) -> Iterator[tuple[int, np.ndarray]]:

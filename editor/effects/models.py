@@ -57,7 +57,7 @@ class ModelMissingError(SeedwaveError):
         specs = (spec, *more)
         total = sum(s.size for s in specs)
         who = f"{effect_title} needs" if effect_title else "This effect needs"
-        how = "download it in Settings > Models" + (" when online" if spec.url else "")
+        how = "download it with Effects > Models…" + (" when online" if spec.url else "")
         if len(specs) == 1:
             size = f" ({spec.size / 1e6:.0f} MB)" if spec.size else ""
             what = f"the model {(model_name or spec.name)!r}{size}"

@@ -92,6 +92,7 @@ def render_clip_into(out: np.ndarray, clip: Clip, start: int, gains: tuple[float
         tmp = _scratch(n)
         np.multiply(x[0] if x.shape[0] == 1 else x[:OUT_CHANNELS], w, out=tmp)
         np.add(d, tmp, out=d)
+        seg.block.release(seg.start, seg.stop)  # keeps resident memory flat on long renders
 
 
 _local = threading.local()

@@ -56,7 +56,7 @@ class _StemsBase(Effect):
     chunk_seconds = WINDOW_SECONDS
     overlap_seconds = OVERLAP_SECONDS
     preview_seconds = 6.0
-    licence = SPLEETER_LICENCE + " HTDemucs: see the model's licence in Settings > Models."
+    licence = SPLEETER_LICENCE + " HTDemucs: see the model's licence in Effects > Models…."
 
     # Every checkpoint any built-in separation model may need ("Import model file…").
     models: ClassVar[tuple[ModelSpec, ...]] = all_model_files()
