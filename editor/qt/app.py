@@ -26,6 +26,7 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName("Seedwave")
     app.setOrganizationName("Seedwave")
     app.setApplicationVersion(__version__)
+    app.setDesktopFileName("seedwave")  # packaging/linux/seedwave.desktop: taskbar icon and grouping on Wayland
     app.setWindowIcon(icon("seedwave"))
     return app
 

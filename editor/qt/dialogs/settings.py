@@ -1,0 +1,511 @@
+"""Settings (Edit > Settings…, Ctrl+,) and the status-bar line naming the AI device.
+
+The dialog edits what :class:`~editor.qt.settings.Settings` stores and applies it
+to the running window: audio output device and buffer size (the window's
+Player), AI device policy, model folder (with its size and a Clear button), the
+stem-separation cache, theme, autosave interval and the default export format.
+
+Finding out which AI device exists means importing torch (seconds), so it never
+happens at start-up: :class:`DeviceProbe` runs :func:`editor.effects.device.detect`
+once, in a child process, a moment after the window shows (or when this dialog
+opens), and everyone interested listens to its ``ready`` signal.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QProcess, Qt, QTimer, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..settings import Settings
+from ..theme import apply_theme
+
+BUFFER_SIZES = (128, 256, 512, 1024, 2048, 4096)
+AI_DEVICES = (("auto", "Auto (GPU if available)"), ("cuda", "GPU (CUDA)"), ("cpu", "CPU"))
+THEMES = (("system", "Follow the system"), ("dark", "Dark"), ("light", "Light"))
+DETECT_DELAY_MS = 1500
+
+
+def human_size(n: int) -> str:
+    """``n`` bytes as a short text: 0 B, 812 KB, 1.4 GB."""
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit in ("B", "KB") else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} TB"  # pragma: no cover - the loop always returns
+
+
+# ---------------------------------------------------------------------------------------------- AI device
+PROBE_FLAG = "--seedwave-probe-device"  # understood by the standalone build's launcher
+PROBE_CODE = ("import dataclasses, json; from editor.effects.device import detect; "
+              "print(json.dumps(dataclasses.asdict(detect())))")
+PROBE_TIMEOUT_MS = 120_000
+
+
+def probe_command() -> list[str]:
+    """The command that prints this machine's DeviceReport as JSON."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, PROBE_FLAG]
+    return [sys.executable, "-c", PROBE_CODE]
+
+
+class DeviceProbe(QObject):
+    """Finds the AI device once per run, in a child process.
+
+    ``detect()`` imports torch: seconds of work, much of it (loading libtorch)
+    holding the GIL, which would starve the audio callback of a thread in this
+    process. A child process costs the same CPU time but never stalls playback.
+    """
+
+    ready = Signal(object)  # DeviceReport
+
+    _instance: DeviceProbe | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.report: Any = None
+        self.error = ""
+        self._proc: QProcess | None = None
+
+    @classmethod
+    def shared(cls) -> DeviceProbe:
+        if cls._instance is None:
+            app = QApplication.instance()
+            cls._instance = cls()
+            cls._instance.setParent(app)
+            app.aboutToQuit.connect(cls._instance.stop)
+        return cls._instance
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None
+
+    def start(self) -> None:
+        """Begin detection (no-op while it runs; re-announces a finished result)."""
+        if self.report is not None:
+            self.ready.emit(self.report)
+            return
+        if self._proc is not None:
+            return
+        cmd = probe_command()
+        proc = QProcess(self)
+        proc.setProgram(cmd[0])
+        proc.setArguments(cmd[1:])
+        proc.finished.connect(self._finished)
+        proc.errorOccurred.connect(self._failed)
+        self._proc = proc
+        QTimer.singleShot(PROBE_TIMEOUT_MS, proc, proc.kill)
+        proc.start()
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.waitForFinished(2000)
+
+    def _finished(self, code: int, _status: object) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        out = bytes(proc.readAllStandardOutput()).decode("utf-8", "replace").strip().splitlines()
+        err = bytes(proc.readAllStandardError()).decode("utf-8", "replace").strip()
+        proc.deleteLater()
+        self._set(out[-1] if out and code == 0 else "", err or f"exit status {code}")
+
+    def _failed(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart and self._proc is not None:
+            proc, self._proc = self._proc, None
+            proc.deleteLater()
+            self._set("", proc.errorString())
+
+    def _set(self, line: str, error: str) -> None:
+        from ...effects.device import DeviceReport
+
+        try:
+            report = DeviceReport(**json.loads(line))
+        except (ValueError, TypeError):  # torch missing or broken: effects run on the CPU
+            self.error = error
+            report = DeviceReport(False, False)
+        self.report = report
+        self.ready.emit(report)
+
+
+def device_line(policy: str, report: Any | None) -> str:
+    """The status-bar text for ``policy`` ("auto", "cuda", "cpu") given what was detected."""
+    if policy == "cpu":
+        return "AI: CPU (chosen in Settings)"
+    if report is None:
+        return "AI: detecting…" if policy == "auto" else "AI: GPU (detecting…)"
+    if report.cuda:
+        return f"AI: {report.describe()}"
+    if policy == "auto" and report.mps:
+        return f"AI: {report.describe()}"
+    return "AI: CPU (no GPU found)" if policy == "auto" else "AI: CPU (no CUDA GPU found)"
+
+
+class DeviceStatus(QObject):
+    """Keeps ``window.status_device`` saying which device AI effects use."""
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.window = window
+        self.probe = DeviceProbe.shared()
+        self.probe.ready.connect(self._ready)
+        self.refresh()
+
+    def _ready(self, _report: object) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        policy = self.window.settings.get("ai/device")
+        label = self.window.status_device
+        label.setText(device_line(policy, self.probe.report))
+        label.setToolTip("Where AI effects run; change it in Edit > Settings")
+
+    def start_detection(self) -> None:
+        if self.window.isVisible() and self.window.settings.get("ai/device") != "cpu":
+            self.probe.start()
+
+
+# ---------------------------------------------------------------------------------------------- models
+def stem_cache_mb(settings: Settings) -> int:
+    """The stem cache limit: the stored setting, else the cache's own default."""
+    cache = _stem_cache()
+    if settings.q.contains("stems/cache_mb") or cache is None:
+        return settings.get("stems/cache_mb")
+    return int(cache.limit_bytes // 2**20)
+
+
+def _stem_cache() -> Any | None:
+    try:
+        from seedwave_plugins.stems.cache import stem_cache
+    except Exception:  # noqa: BLE001 - the stems plugin is optional
+        return None
+    return stem_cache()
+
+
+# ---------------------------------------------------------------------------------------------- dialog
+class SettingsDialog(QDialog):
+    """Edits the settings; OK and Apply store and apply them."""
+
+    applied = Signal()
+
+    def __init__(self, window: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent or window)
+        self.window = window
+        self.settings: Settings = window.settings
+        self.setWindowTitle("Settings")
+        self.setObjectName("SettingsDialog")
+        self.resize(560, 440)
+        lay = QVBoxLayout(self)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._audio_page(), "Audio")
+        self.tabs.addTab(self._ai_page(), "AI and models")
+        self.tabs.addTab(self._general_page(), "General")
+        lay.addWidget(self.tabs)
+        bb = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+                              | QDialogButtonBox.StandardButton.Apply)
+        bb.accepted.connect(self.accept)
+        bb.rejected.connect(self.reject)
+        bb.clicked.connect(self._clicked)
+        self.buttons = bb
+        lay.addWidget(bb)
+        self.load()
+        self.probe = DeviceProbe.shared()
+        self.probe.ready.connect(self._detected)
+        if self.probe.report is not None:
+            self._detected(self.probe.report)
+        else:
+            self.probe.start()
+
+    # -- pages --------------------------------------------------------------------------------
+    def _audio_page(self) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.audio_device = QComboBox()
+        self.audio_device.setAccessibleName("Audio output device")
+        self.audio_device.addItem("System default", "")
+        from ...engine.playback import output_devices
+
+        for name in output_devices():
+            self.audio_device.addItem(name, name)
+        form.addRow("Output device:", self.audio_device)
+        self.buffer_size = QComboBox()
+        self.buffer_size.setAccessibleName("Audio buffer size")
+        for n in BUFFER_SIZES:
+            self.buffer_size.addItem(f"{n} frames", n)
+        self.buffer_size.setToolTip("Smaller: less delay between a change and hearing it; larger: fewer dropouts")
+        form.addRow("Buffer size:", self.buffer_size)
+        player = self.window.player
+        note = QLabel("" if player.available else f"Playback is unavailable: {player.reason}")
+        note.setWordWrap(True)
+        form.addRow(note)
+        return page
+
+    def _ai_page(self) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.ai_device = QComboBox()
+        self.ai_device.setAccessibleName("AI device")
+        for key, text in AI_DEVICES:
+            self.ai_device.addItem(text, key)
+        form.addRow("Run AI effects on:", self.ai_device)
+        self.detected = QLabel("Detecting…")
+        self.detected.setAccessibleName("Detected AI hardware")
+        form.addRow("Detected:", self.detected)
+
+        row = QHBoxLayout()
+        self.models_folder = QLineEdit()
+        self.models_folder.setAccessibleName("Model folder")
+        self.models_folder.setPlaceholderText(str(self._default_models_dir()))
+        self.models_folder.editingFinished.connect(self._refresh_sizes)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_models)
+        row.addWidget(self.models_folder, 1)
+        row.addWidget(browse)
+        form.addRow("Model folder:", row)
+        row = QHBoxLayout()
+        self.models_size = QLabel()
+        self.models_size.setAccessibleName("Model folder size")
+        self.clear_models_button = QPushButton("Clear downloaded models")
+        self.clear_models_button.setToolTip("Delete downloaded and imported models (models shipped with Seedwave stay)")
+        self.clear_models_button.clicked.connect(lambda: self.clear_models())
+        row.addWidget(self.models_size, 1)
+        row.addWidget(self.clear_models_button)
+        form.addRow("Models on disk:", row)
+
+        self.stems_row = QWidget()
+        row = QHBoxLayout(self.stems_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.stems_size = QLabel()
+        self.stems_size.setAccessibleName("Stem cache size")
+        self.stems_limit = QSpinBox()
+        self.stems_limit.setAccessibleName("Stem cache limit")
+        self.stems_limit.setRange(0, 1_000_000)
+        self.stems_limit.setSingleStep(512)
+        self.stems_limit.setSuffix(" MB limit")
+        self.stems_limit.setToolTip("Separated stems are kept so a clip is separated once; 0 turns the cache off")
+        self.clear_stems_button = QPushButton("Clear")
+        self.clear_stems_button.clicked.connect(lambda: self.clear_stems())
+        row.addWidget(self.stems_size, 1)
+        row.addWidget(self.stems_limit)
+        row.addWidget(self.clear_stems_button)
+        form.addRow("Stem cache:", self.stems_row)
+        self.stems_row.setVisible(_stem_cache() is not None)
+        return page
+
+    def _general_page(self) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.theme = QComboBox()
+        self.theme.setAccessibleName("Theme")
+        for key, text in THEMES:
+            self.theme.addItem(text, key)
+        form.addRow("Theme:", self.theme)
+        self.autosave = QSpinBox()
+        self.autosave.setAccessibleName("Autosave interval")
+        self.autosave.setRange(5, 3600)
+        self.autosave.setSuffix(" s")
+        self.autosave.setToolTip("How often unsaved work is written to the crash-recovery journal")
+        form.addRow("Autosave every:", self.autosave)
+        self.export_format = QComboBox()
+        self.export_format.setAccessibleName("Default export format")
+        from ...engine.export import FORMATS
+
+        for key, spec in FORMATS.items():
+            self.export_format.addItem(spec.title, key)
+        form.addRow("Default export format:", self.export_format)
+        return page
+
+    # -- values -------------------------------------------------------------------------------
+    @staticmethod
+    def _select(combo: QComboBox, value: Any) -> None:
+        i = combo.findData(value)
+        if i < 0 and isinstance(value, str) and value:  # a device that is not connected now
+            combo.addItem(f"{value} (not found)", value)
+            i = combo.count() - 1
+        combo.setCurrentIndex(max(0, i))
+
+    def load(self) -> None:
+        s = self.settings
+        self._select(self.audio_device, s.get("audio/device"))
+        self._select(self.buffer_size, s.get("audio/blocksize"))
+        self._select(self.ai_device, s.get("ai/device"))
+        self.models_folder.setText(s.get("models/folder"))
+        self._select(self.theme, s.get("ui/theme"))
+        self.autosave.setValue(s.get("autosave/interval_s"))
+        self._select(self.export_format, s.get("export/format"))
+        self.stems_limit.setValue(stem_cache_mb(s))
+        self._refresh_sizes()
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "audio/device": self.audio_device.currentData() or "",
+            "audio/blocksize": int(self.buffer_size.currentData()),
+            "ai/device": self.ai_device.currentData(),
+            "models/folder": self.models_folder.text().strip(),
+            "ui/theme": self.theme.currentData(),
+            "autosave/interval_s": self.autosave.value(),
+            "export/format": self.export_format.currentData(),
+            "stems/cache_mb": self.stems_limit.value(),
+        }
+
+    def apply(self) -> None:
+        """Store the values and apply them to the running window."""
+        old = {k: self.settings.get(k) for k in self.values()}
+        old["stems/cache_mb"] = stem_cache_mb(self.settings)
+        new = self.values()
+        for k, v in new.items():
+            self.settings.set(k, v)
+        apply_settings(self.window, changed={k for k in new if new[k] != old[k]})
+        self.applied.emit()
+
+    def accept(self) -> None:
+        self.apply()
+        super().accept()
+
+    def _clicked(self, button: QAbstractButton) -> None:
+        if self.buttons.buttonRole(button) == QDialogButtonBox.ButtonRole.ApplyRole:
+            self.apply()
+
+    # -- folders and caches ---------------------------------------------------------------------
+    @staticmethod
+    def _default_models_dir() -> Path:
+        """The folder models go to when the setting is empty."""
+        from ...effects.models import default_model_dir
+
+        return default_model_dir()
+
+    def models_dir(self) -> Path:
+        """The model folder the fields describe now."""
+        text = self.models_folder.text().strip()
+        return Path(text) if text else self._default_models_dir()
+
+    def _browse_models(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Model folder", str(self.models_dir()))
+        if folder:
+            self.models_folder.setText(folder)
+            self._refresh_sizes()
+
+    def _refresh_sizes(self) -> None:
+        from ...effects.models import ModelManager
+
+        self.models_size.setText(human_size(ModelManager(self.models_dir()).size_on_disk()))
+        cache = _stem_cache()
+        if cache is not None:
+            self.stems_size.setText(human_size(cache.size_bytes()))
+
+    def _confirm(self, question: str) -> bool:
+        answer = QMessageBox.question(self, "Settings", question,
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def clear_models(self, confirm: bool = True) -> bool:
+        from ...effects.models import ModelManager
+
+        manager = ModelManager(self.models_dir())
+        size = manager.size_on_disk()
+        if confirm and not self._confirm(f"Delete the downloaded models in {manager.folder} ({human_size(size)})? "
+                                         "Effects that need them will ask for them again."):
+            return False
+        manager.clear()
+        self._refresh_sizes()
+        return True
+
+    def clear_stems(self, confirm: bool = True) -> bool:
+        cache = _stem_cache()
+        if cache is None:
+            return False
+        if confirm and not self._confirm(f"Delete the cached stems ({human_size(cache.size_bytes())})? "
+                                         "Clips will be separated again when needed."):
+            return False
+        cache.clear()
+        self._refresh_sizes()
+        return True
+
+    def _detected(self, report: object) -> None:
+        text = report.describe()  # type: ignore[attr-defined]
+        version = getattr(report, "torch_version", "")
+        if version:
+            self.detected.setText(f"{text}; torch {version}")
+        else:
+            self.detected.setText(f"{text}; torch is not available")
+            self.detected.setToolTip(self.probe.error[-2000:])
+
+
+def apply_settings(window: Any, changed: set[str] | None = None) -> None:
+    """Make the running window follow the stored settings (``changed``: only these keys)."""
+    s: Settings = window.settings
+
+    def want(key: str) -> bool:
+        return changed is None or key in changed
+
+    if want("ui/theme"):
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, s.get("ui/theme"))
+    if want("autosave/interval_s"):
+        window.set_autosave_interval(s.get("autosave/interval_s"))
+    if want("audio/device") or want("audio/blocksize"):
+        player = window.player
+        if player.playing:
+            window.stop()
+        player.device = s.get("audio/device") or None
+        player.blocksize = s.get("audio/blocksize")
+    if want("stems/cache_mb"):
+        cache = _stem_cache()
+        if cache is not None:
+            cache.limit_bytes = s.get("stems/cache_mb") * 2**20
+    status = getattr(window, "device_status", None)
+    if status is not None and want("ai/device"):
+        status.refresh()
+        status.start_detection()
+
+
+def open_settings(window: Any) -> SettingsDialog:
+    """Show the dialog (modal, but without a nested event loop) and return it."""
+    dlg = SettingsDialog(window)
+    dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dlg.setModal(True)
+    dlg.show()
+    return dlg
+
+
+def install(window: Any) -> None:
+    """Edit > Settings… (Ctrl+,), the AI-device status line, and the stored model/cache settings."""
+    window.act_settings = window._action("&Settings…", lambda: open_settings(window), "Ctrl+,",
+                                         "Audio device, AI device, models, theme, autosave, export format")
+    window.act_settings.setMenuRole(QAction.MenuRole.PreferencesRole)
+    window.menu_edit.addSeparator()
+    window.menu_edit.addAction(window.act_settings)
+    window.open_settings = lambda: open_settings(window)
+    if window.settings.q.contains("stems/cache_mb"):  # a limit the user chose
+        cache = _stem_cache()
+        if cache is not None:
+            cache.limit_bytes = window.settings.get("stems/cache_mb") * 2**20
+    status = DeviceStatus(window)
+    window.device_status = status
+    # After the window shows and the first project starts loading; the timer dies with the window.
+    QTimer.singleShot(DETECT_DELAY_MS, status, status.start_detection)
