@@ -24,6 +24,13 @@ from editor.core.store import BlockStore, set_default_store  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
+def _fresh_settings(tmp_path, monkeypatch):
+    """Each test starts with its own settings file: window layouts and choices that
+    one test saves (hidden docks, devices) never leak into the next."""
+    monkeypatch.setenv("SEEDWAVE_CONFIG", str(tmp_path / "settings" / "seedwave.ini"))
+
+
+@pytest.fixture(autouse=True)
 def _fresh_store(tmp_path):
     """Each test gets its own block cache folder as the default store."""
     store = BlockStore(tmp_path / "blocks")
@@ -49,3 +56,21 @@ def _no_leaked_threads():
             break
         time.sleep(0.05)
     assert not extra, f"test left threads running: {[t.name for t in extra]}"
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_windows(request):
+    """Fail a test that leaves visible windows behind (they would catch the next
+    test's mouse events); close them either way."""
+    yield
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        return
+    managed = {id(ref()) for ref, _f in getattr(request.node, "qt_widgets", []) if ref() is not None}
+    leaked = [w for w in app.topLevelWidgets() if w.isVisible() and id(w) not in managed]
+    for w in leaked:
+        w.close()
+    app.processEvents()
+    assert not leaked, f"test left windows open: {[type(w).__name__ for w in leaked]}"

@@ -260,11 +260,11 @@ def test_meters_show_what_is_heard(qtbot, window, store):
         qtbot.mouseClick(mixer.strips[ids[0]].mute_btn, Qt.MouseButton.LeftButton)
         changed_at = w.player.position
         settle = int(w.player.AHEAD_SECONDS * RATE) + 2 * w.player.CHUNK
-        wait_until(qtbot, lambda: (mixer.master.meter.position or 0) > changed_at + settle, timeout=5)
+        wait_until(qtbot, lambda: (mixer.master.meter.position or 0) > changed_at + settle, timeout=12)
         assert mixer.strips[ids[0]].meter.peaks == (0.0, 0.0)
         lv = w.player.levels_at()
         assert lv is not None and ids[0] not in lv.tracks
-        wait_until(qtbot, lambda: mixer.strips[ids[0]].meter.levels[0] < -30.0, timeout=5)
+        wait_until(qtbot, lambda: mixer.strips[ids[0]].meter.levels[0] < -30.0, timeout=12)
     finally:
         w.stop()
     # After stopping, the meters fall to the floor and the timer stops.

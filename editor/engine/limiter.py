@@ -34,7 +34,6 @@ import math
 
 import numpy as np
 import soxr
-from scipy.ndimage import maximum_filter1d
 
 from ..core.loudness import db_to_gain
 
@@ -117,6 +116,8 @@ class TruePeakLimiter:
             red[over] = 20.0 * np.log10(around[over] / self._c)
         # Forward hold over [i, i + 2k]: a centred filter of width 2k+1, shifted by k.
         k = self._k
+        from scipy.ndimage import maximum_filter1d  # here, not at import: keeps start-up fast
+
         held = maximum_filter1d(red, size=2 * k + 1, mode="nearest")[k : k + n_final]
         # Release: rel[i] = max(held[i], a * rel[i-1]), computed on logarithms.
         idx = np.arange(n_final) * self._decay

@@ -795,18 +795,32 @@ class MainWindow(QMainWindow):
             return
         self.play_project_preview(scratch, part.start, part.stop)
 
-    def play_project_preview(self, project: Project, start: int, stop: int) -> None:
-        """Play ``project`` (not the document) over [start, stop)."""
+    def play_project_preview(self, project: Project, start: int, stop: int, loop: bool = False) -> None:
+        """Play ``project`` (not the document) over [start, stop), looping if ``loop``."""
         self.stop()
         self._preview_project = project
         self.player.set_project(project)
-        self._start_player(start, stop, False)
+        self._start_player(start, stop, loop)
 
     def set_preview_project(self, project: Project) -> None:
         """Switch the playing preview to ``project`` from the playhead on (A/B compare)."""
         if self._preview_project is not None:
             self._preview_project = project
             self.player.set_project(project)
+
+    @property
+    def preview_project(self) -> Project | None:
+        """The scratch project being played instead of the document, if any."""
+        return self._preview_project
+
+    def take_over_playback(self, project: Project) -> bool:
+        """Hear ``project`` instead of the document from the playhead on, without restarting
+        playback (a live preview: the remix panel's sliders). Stop returns to the document."""
+        if not self.player.playing:
+            return False
+        self._preview_project = project
+        self.player.set_project(project)
+        return True
 
     def gain_dialog(self) -> None:
         from .dialogs.processing import GainDialog
@@ -1070,8 +1084,21 @@ class MainWindow(QMainWindow):
         self.autosave.stop()
         self.jobs.shutdown()
         self.timeline.lanes.spectra.shutdown()
+        # Non-modal dialogs (export, models, settings) are windows of their own.
+        for w in QApplication.topLevelWidgets():
+            if w is not self and w.isVisible() and _owned_by(w, self):
+                w.close()
         with contextlib.suppress(Exception):
             clear_journal(default_store())
+
+
+def _owned_by(widget: QWidget, window: QWidget) -> bool:
+    p = widget.parentWidget()
+    while p is not None:
+        if p is window:
+            return True
+        p = p.parentWidget()
+    return False
 
 
 class _Relay(QWidget):
