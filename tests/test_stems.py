@@ -413,3 +413,18 @@ def test_manifest_matches_the_catalog():
         assert [f.filename for f in model.files] == entry.get("files", [])[: len(model.files)]
         assert [f.sha256 for f in model.files] == entry.get("sha256_prefix", [])
     assert list(spleeter.checksums()) == manifest["models"][0]["sha256"]
+
+
+def test_a_build_without_torch_gets_a_plain_message(monkeypatch):
+    import importlib.util
+
+    from seedwave_plugins.stems import engine
+
+    from editor.effects.base import EffectContext, EffectError
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    from seedwave_plugins.stems.catalog import get_model
+
+    with pytest.raises(EffectError, match="needs PyTorch"):
+        engine._load(get_model("spleeter"), EffectContext(), "Separate stems")

@@ -65,7 +65,20 @@ def model_files(model: SeparationModel, ctx: EffectContext, title: str = "") -> 
     return _manager(ctx).require_all(model.files, title, model.name)
 
 
+def _require_torch(title: str) -> None:
+    """A clear message when this build of Seedwave has no PyTorch (e.g. the small
+    standalone build), instead of a bare ModuleNotFoundError."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        raise EffectError(
+            f"{title or 'Stem separation'} needs PyTorch, which this installation of Seedwave does not "
+            "include: use the full standalone build, or install Seedwave with pip (pip install seedwave)"
+        )
+
+
 def _load(model: SeparationModel, ctx: EffectContext, title: str) -> Any:
+    _require_torch(title)
     paths = model_files(model, ctx, title)
     key = (model.name, ctx.device, tuple(str(p) for p in paths))
     with _load_lock:
