@@ -13,6 +13,8 @@ FEATURES: list[str] = [
     "editor.qt.timeline.actions",
     "editor.qt.panels.mixer",
     "editor.qt.panels.effects",  # effect panel, jobs panel, Effects menu, model manager
+    "editor.qt.panels.remix",  # stem remix panel (after effects: uses its controller and menu)
+    "editor.qt.panels.fill",  # Fill / Extend dock (tabbed with effects), Audio > Fill Selection…, Extend Clip…
     "editor.qt.help",  # Help > User Guide
     "editor.qt.tips",  # first-run tips, Help > Tips
     "editor.qt.dialogs.settings",  # Edit > Settings…, AI device in the status bar

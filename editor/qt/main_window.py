@@ -196,9 +196,39 @@ class MainWindow(QMainWindow):
         self._update_status()
         self.setWindowTitle(self.document.title())
         self.resize(1280, 800)
-        self._restore_layout()
+        # Dock arrangement waits until the window is shown (see after_show).
+        self.after_show(self._restore_layout)
 
     # -- building ------------------------------------------------------------------
+    def after_show(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` once the window has been shown (now, if it already has).
+
+        Tabbing docks together or restoring a saved dock layout before the window
+        is shown leaves a stray, empty tab bar in the middle of the window (Qt 6),
+        so layout steps go through here.
+        """
+        if getattr(self, "_shown", False):
+            fn()
+        else:
+            self.__dict__.setdefault("_after_show", []).append(fn)
+
+    def tabify(self, first: QDockWidget, second: QDockWidget, raise_first: bool = True) -> None:
+        """Put ``second`` in a tab beside ``first`` (once the window is shown)."""
+
+        def do() -> None:
+            self.tabifyDockWidget(first, second)
+            if raise_first:
+                first.raise_()
+
+        self.after_show(do)
+
+    def showEvent(self, e) -> None:  # noqa: N802, ANN001
+        super().showEvent(e)
+        if not getattr(self, "_shown", False):
+            self._shown = True
+            for fn in self.__dict__.pop("_after_show", []):
+                fn()
+
     def add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         """Add a panel as a dock (later issues add mixer, effects, jobs...)."""
         dock = QDockWidget(title, self)

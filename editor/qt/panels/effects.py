@@ -512,9 +512,13 @@ def install(window) -> None:  # noqa: ANN001 - MainWindow
     window.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
     history = getattr(window, "history_dock", None)
     if history is not None:  # Jobs and History share a place (both are logs); effects get the height
-        window.tabifyDockWidget(history, window.jobs_dock)
-        history.raise_()
-        window.resizeDocks([history, window.effects_dock], [200, 600], Qt.Orientation.Vertical)
+        window.tabify(history, window.jobs_dock)
+        def sizes() -> None:
+            window.resizeDocks([history, window.effects_dock], [200, 600], Qt.Orientation.Vertical)
+            # The timeline gets most of the width; the right column about 400 px.
+            window.resizeDocks([window.effects_dock], [min(420, window.width() // 3)], Qt.Orientation.Horizontal)
+
+        window.after_show(sizes)
     window.jobs.job_added.connect(lambda job: _show_jobs_dock(window, job))
 
     act_models = QAction("&Models…", window)

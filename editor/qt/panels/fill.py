@@ -432,8 +432,7 @@ def install(window) -> None:  # noqa: ANN001 - MainWindow
     window.fill_dock = window.add_dock("Fill", window.fill_panel, Qt.DockWidgetArea.RightDockWidgetArea)
     effects = getattr(window, "effects_dock", None)
     if effects is not None:
-        window.tabifyDockWidget(effects, window.fill_dock)
-        effects.raise_()
+        window.tabify(effects, window.fill_dock)
     window.act_fill = window._action(
         "&Fill Selection…", lambda: fill_selection(window), "Ctrl+Alt+F",
         "Replace the selection with audio that continues both sides; audition takes before applying")

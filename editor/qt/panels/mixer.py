@@ -338,7 +338,7 @@ class MixerPanel(QWidget):
             for tid in [t for t in self.strips if t not in ids]:
                 strip = self.strips.pop(tid)
                 self.strip_lay.removeWidget(strip)
-                strip.setParent(None)
+                strip.hide()  # not setParent(None): that would make it a window until deleted
                 strip.deleteLater()
             for t in project.tracks:
                 if t.id not in self.strips:

@@ -605,8 +605,7 @@ def install(window) -> None:  # noqa: ANN001 - MainWindow
     window.remix_dock = window.add_dock("Remix", window.remix_panel, Qt.DockWidgetArea.RightDockWidgetArea)
     effects_dock = getattr(window, "effects_dock", None)
     if effects_dock is not None:
-        window.tabifyDockWidget(effects_dock, window.remix_dock)
-        effects_dock.raise_()
+        window.tabify(effects_dock, window.remix_dock)
     act = QAction("Stem &Remix Panel…", window)
     act.setStatusTip("Split a music clip into vocals, drums, bass and other; rebalance, extract or process them")
     act.triggered.connect(lambda: show_remix(window))
