@@ -24,10 +24,10 @@ from editor.core.store import BlockStore, set_default_store  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
-def _fresh_settings(tmp_path, monkeypatch):
+def _fresh_settings(tmp_path_factory, monkeypatch):
     """Each test starts with its own settings file: window layouts and choices that
     one test saves (hidden docks, devices) never leak into the next."""
-    monkeypatch.setenv("SEEDWAVE_CONFIG", str(tmp_path / "settings" / "seedwave.ini"))
+    monkeypatch.setenv("SEEDWAVE_CONFIG", str(tmp_path_factory.mktemp("settings") / "seedwave.ini"))
 
 
 @pytest.fixture(autouse=True)

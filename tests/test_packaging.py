@@ -248,7 +248,7 @@ def test_install_script_adds_and_removes_the_desktop_integration(artefacts, tmp_
     env = dict(os.environ, HOME=str(tmp_path / "home"))
     r = subprocess.run([str(out / name / "install.sh"), "--prefix", str(prefix)], env=env, capture_output=True,
                        text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 0, (r.stdout, r.stderr)
     exe = prefix / "bin" / "seedwave"
     assert subprocess.run([str(exe), "--version"], capture_output=True, text=True).stdout.startswith("seedwave ")
     share = prefix / "share"
@@ -263,7 +263,7 @@ def test_install_script_adds_and_removes_the_desktop_integration(artefacts, tmp_
         assert re.search(rf":{re.escape(MIME_PROJECT)}:\*\.seedwave", (share / "mime" / "globs2").read_text())
     r = subprocess.run([str(out / name / "install.sh"), "--uninstall", "--prefix", str(prefix)], env=env,
                        capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 0, (r.stdout, r.stderr)
     assert not exe.exists() and not (prefix / "lib" / "seedwave").exists()
     assert not (share / "applications" / "seedwave.desktop").exists()
     assert not list(share.glob("icons/hicolor/*/*/seedwave.*"))
@@ -289,7 +289,7 @@ def test_self_extracting_file_unpacks_once_and_runs(artefacts, tmp_path):
     prefix = tmp_path / "prefix"
     r = subprocess.run([str(run_file), "--install", "--prefix", str(prefix)], env=env, capture_output=True, text=True,
                        timeout=120)
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 0, (r.stdout, r.stderr)
     out = subprocess.run([str(prefix / "bin" / "seedwave"), "x.wav"], capture_output=True, text=True).stdout
     assert out.strip() == f"seedwave {_version()} x.wav"
     assert (prefix / "share" / "applications" / "seedwave.desktop").is_file()
@@ -315,7 +315,7 @@ def test_pyinstaller_specs_compile_and_name_existing_files(spec):
 def test_launcher_probes_the_ai_device(tmp_path):
     r = subprocess.run([sys.executable, str(PKG / "seedwave_launcher.py"), "--seedwave-probe-device"],
                        capture_output=True, text=True, timeout=240, cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 0, (r.stdout, r.stderr)
     import json
     from importlib.metadata import version
 

@@ -1,0 +1,214 @@
+"""Neural fill: a network trained on the clip's own context, at apply time ("deep prior").
+
+No weights are shipped or downloaded. For each fill, a small dilated 1-D
+convolutional network over STFT frames (log magnitudes of every channel stacked
+as input channels) learns, from random masked spans of the clip's own context,
+to predict masked frames from the frames around them. It then predicts the
+frames that touch the gap. Phases for those frames start from the left edge's
+phase advanced at each bin's instantaneous frequency and are refined by
+Griffin-Lim iterations in which every frame outside the gap keeps its true
+complex value, so the waveform joins the context consistently; a short
+cross-fade at each edge finishes the join.
+
+Runs on ``settings.device`` (CUDA when the job runner picks it), reports progress
+and honours cancel between training steps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from editor.core.task import TaskContext
+
+from . import splice
+from .take import Take
+
+
+@dataclass(frozen=True)
+class NeuralSettings:
+    """Training steps, device, width, batch (at most, and frames per step), learning rate, context (s each side),
+    Griffin-Lim iterations, seed."""
+
+    steps: int = 200
+    device: str = "cpu"
+    hidden: int = 64
+    batch: int = 6
+    frames_per_step: int = 1200
+    lr: float = 2e-3
+    train_seconds: float = 20.0
+    gla_iterations: int = 64
+    seed: int = 0
+
+
+def stft_params(rate: int) -> tuple[int, int]:
+    """FFT size (about 43 ms) and hop (a quarter of it)."""
+    n_fft = 1 << int(round(math.log2(0.043 * rate)))
+    return n_fft, n_fft // 4
+
+
+def _model(torch, in_ch: int, out_ch: int, hidden: int):
+    nn = torch.nn
+
+    class Block(nn.Module):
+        def __init__(self, dilation: int) -> None:
+            super().__init__()
+            self.conv = nn.Conv1d(hidden, hidden, 3, padding=dilation, dilation=dilation)
+            self.mix = nn.Conv1d(hidden, hidden, 1)
+            self.norm = nn.GroupNorm(1, hidden)
+
+        def forward(self, x):
+            return x + self.mix(torch.nn.functional.gelu(self.norm(self.conv(x))))
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inp = nn.Conv1d(in_ch, hidden, 1)
+            self.blocks = nn.Sequential(*[Block(d) for d in (1, 2, 4, 8, 16, 32, 1, 2, 4, 8, 16, 32)])
+            self.out = nn.Conv1d(hidden, out_ch, 1)
+
+        def forward(self, x):
+            return self.out(self.blocks(self.inp(x)))
+
+    return Net()
+
+
+def neural_fill(x: np.ndarray, rate: int, a: int, b: int, ctx: TaskContext | None = None,
+                settings: NeuralSettings | None = None) -> Take:
+    """One take filling ``[a, b)`` of planar ``x`` with the self-trained network."""
+    ctx = ctx or TaskContext()
+    ctx.check()
+    import torch  # seconds on a cold start: check for cancel on both sides
+
+    ctx.check()
+    st = settings or NeuralSettings()
+    threads = torch.get_num_threads()
+    try:
+        if st.device == "cpu":
+            # The network is small: one thread is as fast on an idle machine and many times
+            # faster on a busy one (OpenMP threads spin-waiting for a shared core).
+            torch.set_num_threads(1)
+        with torch.inference_mode(False), torch.enable_grad(), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(st.seed)
+            return _fill(torch, np.asarray(x, np.float32), rate, a, b, ctx, st)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fill(torch, x: np.ndarray, rate: int, a: int, b: int, ctx: TaskContext, st: NeuralSettings) -> Take:
+    device = torch.device(st.device)
+    n_fft, hop = stft_params(rate)
+    channels, n = x.shape
+    # Work on a window of the clip around the gap (training context both sides).
+    keep = int(st.train_seconds * rate)
+    w0, w1 = max(0, a - keep), min(n, b + keep)
+    seg = x[:, w0:w1].copy()
+    ga, gb = a - w0, b - w0
+    seg[:, ga:gb] = 0.0
+    window = torch.hann_window(n_fft, device=device)
+    sig = torch.from_numpy(seg).to(device)
+    spec = torch.stft(sig, n_fft, hop, window=window, center=True, return_complex=True)  # (C, F, T)
+    n_bins, n_frames = spec.shape[1], spec.shape[2]
+    centres = np.arange(n_frames) * hop
+    unknown = (centres + n_fft // 2 > ga) & (centres - n_fft // 2 < gb)
+    u_idx = np.nonzero(unknown)[0]
+    u0, u1 = int(u_idx[0]), int(u_idx[-1]) + 1
+    gap_frames = u1 - u0
+    logmag = torch.log(spec.abs() + 1e-5)
+    known_t = torch.from_numpy(~unknown).to(device)
+    mu = logmag[:, :, known_t].mean()
+    sd = logmag[:, :, known_t].std() + 1e-6
+    feat = ((logmag - mu) / sd).reshape(channels * n_bins, n_frames)
+    ctx.check()
+    net = _model(torch, channels * n_bins + 1, channels * n_bins, st.hidden).to(device)
+    opt = torch.optim.AdamW(net.parameters(), lr=st.lr, weight_decay=1e-4)
+    ctx_frames = min(max(16, gap_frames), 64)
+    crop = min(n_frames, gap_frames + 2 * ctx_frames)
+    batch = int(np.clip(st.frames_per_step // max(1, crop), 1, st.batch))  # bounded work per step
+    rng = np.random.default_rng(st.seed)
+    ctx.progress(0.02, "Fill (neural): training on the clip")
+    for step in range(st.steps):
+        ctx.check()
+        lr = st.lr * 0.5 * (1 + math.cos(math.pi * step / max(1, st.steps)))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        inputs, targets, weights = [], [], []
+        for _ in range(batch):
+            c0 = int(rng.integers(0, max(1, n_frames - crop + 1)))
+            span = int(np.clip(round(gap_frames * rng.uniform(0.6, 1.4)), 1, max(1, crop - 4)))
+            s0 = int(np.clip(c0 + (crop - span) // 2 + rng.integers(-ctx_frames // 2, ctx_frames // 2 + 1),
+                             c0, c0 + crop - span))
+            m = np.zeros(crop, bool)
+            m[s0 - c0: s0 - c0 + span] = True
+            hole = unknown[c0:c0 + crop]
+            inp_mask = torch.from_numpy((m | hole).astype(np.float32)).to(device)
+            f = feat[:, c0:c0 + crop]
+            inputs.append(torch.cat([f * (1 - inp_mask), inp_mask[None]], dim=0))
+            targets.append(f)
+            loss_w = np.where(hole, 0.0, np.where(m, 1.0, 0.05)).astype(np.float32)
+            weights.append(torch.from_numpy(loss_w).to(device))
+        inp = torch.stack(inputs)
+        pred = net(inp)
+        wt = torch.stack(weights)[:, None, :]
+        loss = ((pred - torch.stack(targets)).abs() * wt).sum() / (wt.sum() * pred.shape[1] + 1e-9)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if step % 10 == 0:
+            ctx.progress(0.02 + 0.85 * step / st.steps, "Fill (neural): training on the clip")
+    ctx.check()
+    with torch.no_grad():
+        c0 = max(0, min(n_frames - crop, u0 - (crop - gap_frames) // 2))
+        m = torch.from_numpy(unknown[c0:c0 + crop].astype(np.float32)).to(device)
+        f = feat[:, c0:c0 + crop]
+        pred = net(torch.cat([f * (1 - m), m[None]], dim=0)[None])[0]
+        logp = pred.reshape(channels, n_bins, -1)[:, :, u0 - c0:u1 - c0] * sd + mu
+        mag = torch.exp(logp).clamp_min(0) - 1e-5
+        ctx.progress(0.9, "Fill (neural): phase reconstruction")
+        y = _phase(torch, spec, mag.clamp_min(0), u0, u1, n_fft, hop, window, st.gla_iterations, ctx,
+                   seg.shape[1])
+    gen = y.cpu().numpy().astype(np.float64)
+    xf = int(np.clip(0.25 * (b - a), 0.004 * rate, 0.02 * rate))
+    start, stop = max(0, a - xf), min(n, b + xf)
+    orig = x[:, start:stop].astype(np.float64)
+    src = gen[:, start - w0: stop - w0]
+    left = (a - start - xf) if a - start >= xf else None
+    right = (b - start) if stop - b >= xf else None
+    out = splice.splice(orig, src, left, right, xf).astype(np.float32)
+    return Take(0, "neural", start, stop, out, float(loss.detach().cpu()),
+                f"Neural (trained {st.steps} steps on the clip)",
+                {"steps": st.steps, "hidden": st.hidden, "device": str(device), "n_fft": n_fft,
+                 "final_loss": round(float(loss.detach().cpu()), 4)})
+
+
+def _phase(torch, spec, mag, u0: int, u1: int, n_fft: int, hop: int, window, iterations: int,
+           ctx: TaskContext, length: int):
+    """Waveform whose STFT has ``mag`` on frames ``[u0, u1)`` and ``spec`` elsewhere (Griffin-Lim)."""
+    n_bins = spec.shape[1]
+    omega = torch.arange(n_bins, device=spec.device, dtype=torch.float32) * 2 * math.pi * hop / n_fft
+    if u0 >= 2:
+        last, prev = spec[:, :, u0 - 1], spec[:, :, u0 - 2]
+        dev = torch.angle(last) - torch.angle(prev) - omega
+        inst = omega + torch.remainder(dev + math.pi, 2 * math.pi) - math.pi
+        phase0 = torch.angle(last)
+    else:
+        inst = omega.expand(spec.shape[0], -1)
+        phase0 = torch.zeros_like(inst)
+    steps = torch.arange(1, u1 - u0 + 1, device=spec.device, dtype=torch.float32)
+    phase = phase0[:, :, None] + inst[:, :, None] * steps[None, None, :]
+    z = spec.clone()
+    z[:, :, u0:u1] = torch.polar(mag, phase)
+    # Refine only around the gap: a local window of frames keeps each iteration cheap.
+    pad = n_fft // hop + 2
+    f0, f1 = max(0, u0 - pad), min(spec.shape[2], u1 + pad)
+    for i in range(iterations):
+        if i % 8 == 0:
+            ctx.check()
+        local = z[:, :, f0:f1]
+        wav = torch.istft(local, n_fft, hop, window=window, center=True, length=(f1 - f0 - 1) * hop)
+        re = torch.stft(wav, n_fft, hop, window=window, center=True, return_complex=True)
+        ang = torch.angle(re[:, :, u0 - f0:u1 - f0])
+        z[:, :, u0:u1] = torch.polar(mag, ang)
+    return torch.istft(z, n_fft, hop, window=window, center=True, length=length)
