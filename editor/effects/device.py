@@ -50,6 +50,14 @@ def last_report() -> DeviceReport | None:
     return _last_report
 
 
+def remember_report(report: DeviceReport) -> None:
+    """Take a :func:`detect` result made in another process (the GUI's device probe)
+    as the last one, unless this process has detected the device itself."""
+    global _last_report
+    if _last_report is None:
+        _last_report = report
+
+
 def pick_device(policy: str = "auto", report: DeviceReport | None = None) -> str:
     """A torch device string for ``policy`` ("auto", "cuda" or "cpu")."""
     if policy not in POLICIES:

@@ -213,10 +213,21 @@ class MainWindow(QMainWindow):
             self.__dict__.setdefault("_after_show", []).append(fn)
 
     def tabify(self, first: QDockWidget, second: QDockWidget, raise_first: bool = True) -> None:
-        """Put ``second`` in a tab beside ``first`` (once the window is shown)."""
+        """Put ``second`` in a tab beside ``first`` (once the window is shown).
+
+        Until then ``second`` is hidden: docks waiting to be tabbed would otherwise
+        stack up in their area, and the window would open as tall as all of them
+        (taller than the screen) instead of the size it was given.
+        """
+        pending = not getattr(self, "_shown", False)
+        hide = pending and not second.isHidden()
+        if hide:
+            second.hide()
 
         def do() -> None:
             self.tabifyDockWidget(first, second)
+            if hide:
+                second.show()
             if raise_first:
                 first.raise_()
 

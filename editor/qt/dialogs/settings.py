@@ -141,13 +141,15 @@ class DeviceProbe(QObject):
             self._set("", proc.errorString())
 
     def _set(self, line: str, error: str) -> None:
-        from ...effects.device import DeviceReport
+        from ...effects.device import DeviceReport, remember_report
 
         try:
             report = DeviceReport(**json.loads(line))
         except (ValueError, TypeError):  # torch missing or broken: effects run on the CPU
             self.error = error
             report = DeviceReport(False, False)
+        else:  # what detect() found: GPU jobs stop queueing for a GPU slot this machine lacks
+            remember_report(report)
         self.report = report
         self.ready.emit(report)
 

@@ -43,7 +43,7 @@ from .ruler import Ruler
 from .state import ViewState
 from .track_menu import build_track_menu
 
-HEADER_WIDTH = 170
+HEADER_WIDTH = 190  # room for the mode box to read "Spectrum" in full
 MODES = (("Wave", "waveform"), ("Spectrum", "spectrogram"), ("Both", "both"))
 
 
