@@ -82,6 +82,29 @@ def test_ar_fills_a_20ms_gap_in_sinusoids():
     assert gap_snr(x, y, a, b) < 1.0  # the gap really was a hole
 
 
+@pytest.mark.parametrize("inset", [1, 3, 40])
+def test_a_selection_a_little_inside_a_dropout_still_fills_all_of_it(inset):
+    """Selecting a dropout by eye lands a few samples inside it: the zeros left at
+    the edges must be filled too, not continued as if they were the signal."""
+    x = sines(seconds=1.0, rate=RATE)
+    a = RATE // 2
+    b = a + int(0.020 * RATE)
+    y = gapped(x, a, b)
+    take = candidates(y, RATE, (a + inset) / RATE, (b - inset) / RATE, "ar")[0]
+    out = take.apply(y)
+    assert take.start <= a and take.stop >= b
+    assert gap_snr(x, out, a, b) >= 20.0
+
+
+def test_a_pause_next_to_a_short_selection_is_left_alone():
+    x = sines(seconds=1.0, rate=RATE)
+    pause0, pause1 = RATE // 4, RATE // 2  # a quarter second of true silence
+    x[:, pause0:pause1] = 0.0
+    a, b = pause1 + 100, pause1 + 300
+    take = candidates(x, RATE, a / RATE, b / RATE, "ar")[0]
+    assert take.start >= pause1 - int(0.02 * RATE)  # not grown back across the pause
+
+
 def test_match_rebuilds_a_gap_in_a_drum_and_bass_loop(loop):
     a = int(3.37 * RATE)  # over a kick and a snare
     b = a + int(0.25 * RATE)

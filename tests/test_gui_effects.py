@@ -498,6 +498,8 @@ def test_denoise_from_the_panel_preview_what_is_removed_then_apply_and_undo(qtbo
     _pick(qtbot, w, "denoise")
     panel = w.effect_panel
     engine = panel.form.fields["engine"]
+    # The menu names the engines as a user knows them; the parameter keeps its id.
+    assert [engine.itemText(i) for i in range(engine.count())] == ["DeepFilterNet3", "RNNoise", "spectral gating"]
     engine.setCurrentIndex(engine.findData("spectral"))
     assert panel.variant_buttons["removed"].isVisible()
 

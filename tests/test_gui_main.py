@@ -171,3 +171,28 @@ def test_demo_project_opens(qtbot, window):
     assert len(names) >= 5 and any("Speech" in n for n in names)
     assert np.abs(mix(w.project)).max() > 0.05
     assert not w.document.modified
+    speech = w.project.tracks[-1].id  # shown as waveform and spectrogram, and its header says so
+    assert w.timeline.lanes.display_for(speech).mode == "both"
+    assert w.timeline.headers[speech].mode.currentData() == "both"
+
+
+
+def test_first_start_opens_at_the_size_given_with_the_panels_tabbed(qtbot):
+    """With no saved layout the panels are tabbed once the window shows; until then the
+    docks waiting to be tabbed must not stack up and open the window taller than asked."""
+    from editor.qt.main_window import MainWindow
+    from editor.qt.settings import Settings
+
+    w = MainWindow(Settings())
+    w.modal_errors = False
+    w.resize(1280, 800)
+    w.show()
+    try:
+        assert (w.width(), w.height()) == (1280, 800)
+        wait_until(qtbot, lambda: {w.remix_dock, w.fill_dock} <= set(w.tabifiedDockWidgets(w.effects_dock)))
+        assert w.jobs_dock in w.tabifiedDockWidgets(w.history_dock)
+        for dock in (w.history_dock, w.jobs_dock, w.effects_dock, w.remix_dock, w.fill_dock, w.mixer_dock):
+            assert not dock.isHidden(), dock.objectName()
+        assert (w.width(), w.height()) == (1280, 800)
+    finally:
+        close_window(w)

@@ -46,10 +46,17 @@ class Param:
     help: str = ""
     choices: tuple[str, ...] = ()
     label: str = ""
+    choice_labels: tuple[str, ...] = ()  # what a form shows for each of ``choices`` (default: the choice)
 
     @property
     def title(self) -> str:
         return self.label or self.name.replace("_", " ").capitalize()
+
+    def choice_title(self, choice: str) -> str:
+        """The text a form shows for ``choice`` (the value itself stays the id)."""
+        if choice in self.choices and len(self.choice_labels) == len(self.choices):
+            return self.choice_labels[self.choices.index(choice)]
+        return choice
 
     def coerce(self, value: Any) -> Any:
         """Validate ``value`` (possibly a string from the command line)."""

@@ -37,6 +37,7 @@ class DenoiseEffect(Effect):
                    "or spectral gating for steady noise under music and other sounds.")
     params: ClassVar[tuple[Param, ...]] = (
         Param("engine", "choice", "dfn3", choices=tuple(ENGINE_TITLES), label="Engine",
+              choice_labels=tuple(ENGINE_TITLES.values()),
               help="dfn3: DeepFilterNet3, best on speech; rnnoise: RNNoise, lighter, speech; "
                    "spectral: spectral gating, for steady noise under non-speech"),
         Param("strength", "float", 30.0, min=0.0, max=100.0, step=1.0, unit="dB", label="Reduction limit",

@@ -54,6 +54,7 @@ class FillEffect(Effect):
         Param("start", "float", 0.0, 0.0, 1e7, unit="s", help="region start, from the start of the audio"),
         Param("end", "float", 0.0, 0.0, 1e7, unit="s", help="region end"),
         Param("engine", "choice", "auto", choices=("auto", "ar", "match", "neural"),
+              choice_labels=("Auto", "Interpolation (short gaps)", "Context match", "Neural (trained on the clip)"),
               help="auto: by gap length and material; ar: interpolation (short gaps); "
                    "match: copy the best-continuing material; neural: network trained on the clip"),
         Param("take", "int", 0, 0, 9, help="which candidate (0 = best)"),
@@ -91,7 +92,8 @@ class ExtendEffect(Effect):
     description: ClassVar[str] = "Make a clip longer by continuing its own material (loop- and tempo-aware)."
     params: ClassVar[tuple[Param, ...]] = (
         Param("seconds", "float", 5.0, 0.01, 3600.0, unit="s", help="how much to add"),
-        Param("direction", "choice", "end", choices=("end", "start"), help="add after the end or before the start"),
+        Param("direction", "choice", "end", choices=("end", "start"),
+              choice_labels=("After the end", "Before the start"), help="add after the end or before the start"),
         Param("take", "int", 0, 0, 9, help="which loop point (0 = best)"),
     )
     chunk_seconds: ClassVar[float | None] = None

@@ -56,6 +56,29 @@ def region_frames(rate: int, frames: int, start: float, end: float) -> tuple[int
     return a, b
 
 
+def snap_to_dropout(x: np.ndarray, a: int, b: int, rate: int) -> tuple[int, int]:
+    """Widen ``[a, b)`` over digital silence (exact zeros in every channel) touching it.
+
+    A user selects a dropout by eye, often a few samples inside it; the zeros left
+    at the edges would then count as context, and an interpolation that continues
+    them is badly wrong. Each side grows by at most the gap's length (and at least
+    5 ms may be taken), so a real pause next to a short selection is left alone.
+    """
+    limit = max(b - a, int(0.005 * rate))
+    silent = ~np.any(x != 0.0, axis=0)
+    lo = max(0, a - limit)
+    left = silent[lo:a][::-1]
+    grow_left = int(np.argmin(left)) if left.size and not left.all() else left.size
+    hi = min(x.shape[1], b + limit)
+    right = silent[b:hi]
+    grow_right = int(np.argmin(right)) if right.size and not right.all() else right.size
+    if grow_left == limit or a - grow_left == 0:
+        grow_left = 0  # silence runs on beyond the limit (or to the start): a pause, not a dropout
+    if grow_right == limit or b + grow_right == x.shape[1]:
+        grow_right = 0
+    return a - grow_left, b + grow_right
+
+
 def candidates(audio: np.ndarray, rate: int, start: float, end: float, engine: str = "auto",
                n_takes: int = 5, ctx: TaskContext | None = None, *, options: FillOptions | None = None,
                extra: np.ndarray | None = None) -> list[Take]:
@@ -74,6 +97,7 @@ def candidates(audio: np.ndarray, rate: int, start: float, end: float, engine: s
     if engine not in ENGINES:
         raise EffectError(f"engine must be one of {', '.join(ENGINES)} (got {engine!r})")
     a, b = region_frames(rate, x.shape[1], start, end)
+    a, b = snap_to_dropout(x, a, b, rate)
     auto_info: dict[str, Any] | None = None
     if engine == "auto":
         from .auto import bucket, choose

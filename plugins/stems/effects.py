@@ -32,7 +32,8 @@ _MODEL_HELP = ("spleeter: offline, vocals by model, drums/bass/other approximate
 
 
 def _model_param() -> Param:
-    return Param("model", "choice", "spleeter", choices=BUILTIN_NAMES, help=_MODEL_HELP, label="Model")
+    return Param("model", "choice", "spleeter", choices=BUILTIN_NAMES, help=_MODEL_HELP, label="Model",
+                 choice_labels=tuple(get_model(n).title for n in BUILTIN_NAMES))
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ def _remix_params() -> tuple[Param, ...]:
     for s in STANDARD_STEMS:
         out.append(Param(f"mute_{s}", "bool", False, help=f"silence {s}", label=f"Mute {s}"))
     out.append(Param("solo", "choice", "none", choices=("none", *STANDARD_STEMS),
+                     choice_labels=("None", *(x.capitalize() for x in STANDARD_STEMS)),
                      help="play only this stem", label="Solo"))
     return tuple(out)
 

@@ -144,7 +144,7 @@ class ParamForm(QWidget):
             combo = QComboBox()
             combo.setAccessibleName(p.title)
             for c in p.choices:
-                combo.addItem(c, c)
+                combo.addItem(p.choice_title(c), c)
             combo.setCurrentIndex(max(0, combo.findData(p.default)))
             combo.currentIndexChanged.connect(self.changed)
             return combo

@@ -43,7 +43,7 @@ from .ruler import Ruler
 from .state import ViewState
 from .track_menu import build_track_menu
 
-HEADER_WIDTH = 190  # room for the mode box to read "Spectrum" in full
+HEADER_WIDTH = 170
 MODES = (("Wave", "waveform"), ("Spectrum", "spectrogram"), ("Both", "both"))
 
 
@@ -59,7 +59,7 @@ class TrackHeader(QFrame):
         self.setMouseTracking(True)
         self.setToolTip("Drag to reorder, drag the bottom edge to resize, right-click for more")
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 2, 4, int(RESIZE_PX) + 1)
+        lay.setContentsMargins(3, 2, 3, int(RESIZE_PX) + 1)
         lay.setSpacing(2)
         top = QHBoxLayout()
         self.colour = QLabel()
@@ -86,6 +86,8 @@ class TrackHeader(QFrame):
         self.mode.setAccessibleName(f"View mode {track.name}")
         self.mode.setToolTip("Show this track as waveform, spectrogram or both")
         for w in (self.mute, self.solo, self.db):
+            # Only as wide as their text: the view-mode box needs the room to show "Spectrum" whole.
+            w.setFixedWidth(max(20, w.fontMetrics().horizontalAdvance(w.text()) + 10))
             row.addWidget(w)
         row.addWidget(self.mode, 1)
         lay.addLayout(row)
@@ -277,6 +279,7 @@ class TimelineView(QWidget):
 
     def set_track_mode(self, track_id: str, mode: str) -> None:
         self.lanes.display_for(track_id).mode = mode
+        self._refresh_headers()  # the header's view-mode box says what the lane shows
         self.lanes.update()
 
     # -- scrolling ---------------------------------------------------------------------
