@@ -78,5 +78,5 @@ def analysis_options() -> dict:
         excludes += TORCH_EXCLUDES
     return {"pathex": [], "binaries": binaries, "datas": datas, "hiddenimports": hidden, "hookspath": [],
             "runtime_hooks": [], "excludes": excludes,
-            # Plain .pyc files start faster than the zlib-compressed archive (bench/startup.py).
-            "noarchive": True}
+            # The compressed archive: plain .pyc files (noarchive) measured 0.5 s slower to start.
+            "noarchive": False}

@@ -172,21 +172,7 @@ class Player:
         self.stop()
         import sounddevice as sd
 
-        self._rate = self._project.sample_rate
-        size = max(int(self._ring_seconds * self._rate), 4 * self.CHUNK)
-        self._ring = np.zeros((OUT_CHANNELS, size), np.float32)
-        self._ring_pos = np.zeros(size, np.int64)
-        self._read = self._write = 0
-        self._anchor = None
-        self._render_pos = self._played_pos = max(0, start)
-        end = stop if stop is not None else max(start + 1, self._project.end)
-        self._range = (max(0, start), end)
-        self._loop = loop
-        self._finished = False
-        self._levels.clear()
-        self.underruns = 0
-        self.error = ""
-        self._stop_feeder.clear()
+        self._start_ring(start, stop, loop)
         self._fill(int(self.AHEAD_SECONDS * self._rate))
         self._playing = True
         self._feeder = threading.Thread(target=self._feed_loop, name="seedwave-feeder", daemon=True)
@@ -204,6 +190,25 @@ class Player:
             self._wake.set()
             self.error = f"cannot open the audio device: {exc}"
             raise RuntimeError(self.error) from exc
+
+    def _start_ring(self, start: int, stop: int | None, loop: bool) -> None:
+        """An empty ring buffer and feeder state for playing from ``start``."""
+        assert self._project is not None
+        self._rate = self._project.sample_rate
+        size = max(int(self._ring_seconds * self._rate), 4 * self.CHUNK)
+        self._ring = np.zeros((OUT_CHANNELS, size), np.float32)
+        self._ring_pos = np.zeros(size, np.int64)
+        self._read = self._write = 0
+        self._anchor = None
+        self._render_pos = self._played_pos = max(0, start)
+        end = stop if stop is not None else max(start + 1, self._project.end)
+        self._range = (max(0, start), end)
+        self._loop = loop
+        self._finished = False
+        self._levels.clear()
+        self.underruns = 0
+        self.error = ""
+        self._stop_feeder.clear()
 
     def stop(self) -> None:
         stream, self._stream = self._stream, None
@@ -264,9 +269,11 @@ class Player:
             master_peak = np.abs(chunk).max(axis=1) if n else np.zeros(OUT_CHANNELS)
             track_peaks = {k: tuple(float(v) for v in np.abs(x).max(axis=1)) for k, x in tracks.items()}
             with self._lock:
-                if project is not self._project or pos != self._render_pos and not (
-                        self._range is not None and pos == self._range[0]):
-                    continue  # the project changed or a seek happened while rendering
+                if pos != self._render_pos and not (self._range is not None and pos == self._range[0]):
+                    continue  # a seek, or an edit that dropped what was rendered ahead, happened meanwhile
+                # An edit that left the write position alone (less than KEEP_SECONDS was buffered)
+                # still gets this chunk of the previous project: throwing it away is what would
+                # run the buffer dry while a fader is dragged; the edit is heard from the next chunk.
                 w = self._write % size
                 first = min(n, size - w)
                 self._ring[:, w : w + first] = chunk[:, :first]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,8 +79,19 @@ def lut(name: str) -> np.ndarray:
         return _LUTS[name]
 
 
-def compute_tile(seq: AudioSeq, rate: int, fpp: float, tile: int, s: SpectroSettings) -> QImage:
-    """One tile as an RGB image (TILE wide, ROWS tall)."""
+class TileAbandoned(Exception):
+    """The tile left the screen while it was being computed."""
+
+
+def compute_tile(seq: AudioSeq, rate: int, fpp: float, tile: int, s: SpectroSettings,
+                 wanted: Callable[[], bool] | None = None) -> QImage:
+    """One tile as an RGB image (TILE wide, ROWS tall).
+
+    ``wanted`` is asked now and then while windows are read one by one (wide zoom):
+    a tile that has left the screen stops early (:class:`TileAbandoned`), so a zoom
+    in does not leave a worker busy with the old view's tiles, competing for the GIL
+    with the GUI thread's repaints.
+    """
     n = s.window
     win = np.hanning(n).astype(np.float32)
     key = (n, rate, s.scale)
@@ -109,6 +121,8 @@ def compute_tile(seq: AudioSeq, rate: int, fpp: float, tile: int, s: SpectroSett
                     frames[i, s0 - lo : s1 - lo] = data[s0:s1]
     else:
         for i, c in enumerate(centres):
+            if wanted is not None and i % 64 == 63 and not wanted():
+                raise TileAbandoned
             if valid[i]:
                 a = max(0, c - n // 2)
                 x = seq.read(a, a + n).mean(axis=0)
@@ -138,7 +152,18 @@ class _TileTask(QRunnable):
                 self.cache._pending.pop(self.key, None)
                 return
         try:
-            img = compute_tile(self.seq, self.rate, self.fpp, self.tile, self.settings)
+            img = compute_tile(self.seq, self.rate, self.fpp, self.tile, self.settings,
+                               wanted=lambda: self.key in self.cache._wanted)
+        except TileAbandoned:
+            with self.cache._lock:
+                # Asked for again between the check and here: it stays pending, and is redone.
+                again = self.key in self.cache._wanted
+                if not again:
+                    self.cache._pending.pop(self.key, None)
+            if again:
+                self.cache.pool.start(_TileTask(self.cache, self.key, self.seq, self.rate, self.fpp, self.tile,
+                                                self.settings))
+            return
         except Exception:  # noqa: BLE001 - a tile that fails stays blank, never crashes
             img = None
         self.cache._deliver(self.key, img)
