@@ -873,6 +873,7 @@ class MainWindow(QMainWindow):
         if dlg.exec():
             v = dlg.values()
             self.run_edit(lambda p, s, c: fn(p, s, c, v), f"Gain {v['gain_db']:+.2f} dB")
+        dlg.deleteLater()
 
     def fade_dialog(self, fade_in: bool) -> None:
         from .dialogs.processing import FadeDialog
@@ -884,6 +885,7 @@ class MainWindow(QMainWindow):
         if dlg.exec():
             v = dlg.values()
             self.run_edit(lambda p, s, c: fn(p, s, c, v), "Fade in" if fade_in else "Fade out")
+        dlg.deleteLater()
 
     def normalize_dialog(self) -> None:
         from .dialogs.processing import NormalizeDialog
@@ -896,6 +898,7 @@ class MainWindow(QMainWindow):
             v = dlg.values()
             unit = "dBFS" if v["mode"] == "peak" else "LUFS"
             self.run_edit(lambda p, s, c: fn(p, s, c, v), f"Normalize to {v['target']:g} {unit}")
+        dlg.deleteLater()
 
     def reverse(self) -> None:
         self.run_edit(lambda p, s, c: edits.reverse(p, s, ctx=c), "Reverse")
@@ -965,6 +968,7 @@ class MainWindow(QMainWindow):
             for tid in tids:
                 self.timeline.lanes.display_for(tid).spectro = s
             self.timeline.lanes.update()
+        dlg.deleteLater()
 
     # -- transport ----------------------------------------------------------------------------------------
     def _start_player(self, start: int, stop: int | None, loop: bool) -> bool:
@@ -1075,12 +1079,16 @@ class MainWindow(QMainWindow):
     def show_shortcuts(self) -> None:
         from .dialogs.about import ShortcutsDialog
 
-        ShortcutsDialog(self.shortcut_table(), self).exec()
+        dlg = ShortcutsDialog(self.shortcut_table(), self)
+        dlg.exec()
+        dlg.deleteLater()
 
     def show_about(self) -> None:
         from .dialogs.about import AboutDialog
 
-        AboutDialog(self).exec()
+        dlg = AboutDialog(self)
+        dlg.exec()
+        dlg.deleteLater()
 
     # -- context menu -------------------------------------------------------------------------------------
     def _context_menu(self, global_pos: QPointF) -> None:

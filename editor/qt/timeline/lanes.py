@@ -246,7 +246,10 @@ class Lanes(QWidget):
                 self._paint_clip(p, clip, track, top, h, disp, clip_rect, wanted)
             p.setPen(QPen(pal.mid().color()))
             p.drawLine(QPointF(clip_rect.left(), top + h - 0.5), QPointF(clip_rect.right(), top + h - 0.5))
-        self.spectra.forget_unwanted(wanted)
+        if e.rect().contains(self.rect()):
+            # Only a whole repaint knows what is on screen: a strip (the playhead moving)
+            # must not drop the tiles the rest of the view still waits for.
+            self.spectra.forget_unwanted(wanted)
         self._paint_drag_extras(p)
         # Selection
         if st.has_range:

@@ -65,24 +65,13 @@ class Ruler(QWidget):
         pal = self.palette()
         p.fillRect(self.rect(), pal.window().color().darker(115))
         st = self.state
-        rate = st.rate
-        spp = st.fpp / rate
-        step = tick_step(spp)
-        minor = step / 5
         w = self.width()
-        t0 = st.left / rate
-        t1 = t0 + w * spp
         text = pal.windowText().color()
         p.setPen(QPen(text))
-        first = math.floor(t0 / minor) * minor
-        n = int((t1 - first) / minor) + 2
-        for i in range(n):
-            t = first + i * minor
-            x = (t * rate - st.left) / st.fpp
-            major = abs(t / step - round(t / step)) < 1e-6
-            p.drawLine(QPointF(x, self.height()), QPointF(x, self.height() - (10 if major else 4)))
-            if major and t >= 0:
-                p.drawText(QPointF(x + 3, 12), format_time(t, step))
+        for x, label in self.ticks():
+            p.drawLine(QPointF(x, self.height()), QPointF(x, self.height() - (4 if label is None else 10)))
+            if label:
+                p.drawText(QPointF(x + 3, 12), label)
         if st.has_range:
             x0, x1 = st.x_of(st.sel_start), st.x_of(st.sel_stop)
             p.fillRect(QRectF(x0, self.height() - 6, x1 - x0, 6), QColor(80, 160, 255, 150))
@@ -109,6 +98,27 @@ class Ruler(QWidget):
             p.setBrush(QColor("#40d070"))
             p.setPen(Qt.PenStyle.NoPen)
             p.drawPolygon(QPolygonF([QPointF(x - 5, 16), QPointF(x + 5, 16), QPointF(x, 26)]))
+
+    def ticks(self) -> list[tuple[float, str | None]]:
+        """The ticks across the ruler as (x, label): major ticks carry a time label
+        ("" before 0), minor ones None. The interval adapts to the zoom (finer when
+        zoomed in), and so do the decimals of the labels."""
+        st = self.state
+        rate = st.rate
+        spp = st.fpp / rate
+        step = tick_step(spp)
+        minor = step / 5
+        t0 = st.left / rate
+        t1 = t0 + self.width() * spp
+        first = math.floor(t0 / minor) * minor
+        n = int((t1 - first) / minor) + 2
+        out: list[tuple[float, str | None]] = []
+        for i in range(n):
+            t = first + i * minor
+            x = (t * rate - st.left) / st.fpp
+            major = abs(t / step - round(t / step)) < 1e-6
+            out.append((x, (format_time(t, step) if t >= 0 else "") if major else None))
+        return out
 
     # -- markers -------------------------------------------------------------------------
     def marker_at(self, x: float) -> Marker | None:
