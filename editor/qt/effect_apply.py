@@ -48,6 +48,7 @@ from ..jobs.effect_job import (
     track_ids_of,
 )
 from ..jobs.runner import Job
+from .job_relay import JobRelay
 
 SCOPES = ("auto", "selection", "clips", "tracks")
 VARIANTS = ("original", "processed", "removed")
@@ -69,38 +70,6 @@ class PreviewSet:
         if variant == "removed" and self.removed is not None:
             return self.removed
         return self.original if variant == "original" else self.processed
-
-
-class _Handler(QObject):
-    """Receives one job's outcome on the GUI thread (its slots are queued there)."""
-
-    def __init__(self, parent: QObject, ok: Callable[[Any], None], fail: Callable[[str], None],
-                 cancel: Callable[[], None]) -> None:
-        super().__init__(parent)
-        self._ok, self._fail, self._cancel = ok, fail, cancel
-
-    def ok(self, result: object) -> None:
-        try:
-            self._ok(result)
-        finally:
-            self.deleteLater()
-
-    def fail(self, message: str) -> None:
-        try:
-            self._fail(message)
-        finally:
-            self.deleteLater()
-
-    def cancelled(self) -> None:
-        try:
-            self._cancel()
-        finally:
-            self.deleteLater()
-
-    def warned(self, text: str) -> None:
-        parent = self.parent()
-        if isinstance(parent, EffectController):
-            parent.warning.emit(text)
 
 
 def resolve_device(effect: Effect, policy: str, ctx: TaskContext) -> str:
@@ -198,11 +167,7 @@ class EffectController(QObject):
 
     def _watch(self, job: Job, ok: Callable[[Any], None], fail: Callable[[str], None],
                cancelled: Callable[[], None]) -> None:
-        h = _Handler(self, ok, fail, cancelled)
-        job.finished.connect(h.ok)
-        job.failed.connect(h.fail)
-        job.cancelled.connect(h.cancelled)
-        job.warned.connect(h.warned)
+        JobRelay(self, job, ok, fail, cancelled, self.warning.emit)
 
     def apply(self, effect_id: str, params: dict[str, Any] | None = None, scope: str = "auto",
               mode: str = "in_place") -> Job | None:

@@ -44,6 +44,7 @@ from ..core.timefmt import format_hms, parse_time
 from ..engine.playback import Player
 from ..jobs.runner import Job, JobRunner
 from .document import Document
+from .job_relay import JobRelay
 from .meters import PeakMeter
 from .panels.history import HistoryPanel
 from .resources import icon
@@ -671,9 +672,7 @@ class MainWindow(QMainWindow):
             self.show_message(f"Saved {path}")
             result["ok"] = True
 
-        holder = _Relay(self, done, self.show_error)
-        job.finished.connect(holder.ok)
-        job.failed.connect(holder.fail)
+        JobRelay(self, job, done, self.show_error)
         self.jobs.submit(job)
         if wait:
             # Closing with "Save": keep the window alive (events flowing) until saved.
@@ -1148,21 +1147,3 @@ def _owned_by(widget: QWidget, window: QWidget) -> bool:
             return True
         p = p.parentWidget()
     return False
-
-
-class _Relay(QWidget):
-    """Receives a job's outcome on the GUI thread and calls plain functions."""
-
-    def __init__(self, parent: QWidget, ok: Callable[[object], None], fail: Callable[[str], None]) -> None:
-        super().__init__(parent)
-        self.hide()
-        self._ok, self._fail = ok, fail
-
-    def ok(self, result: object) -> None:
-        self._ok(result)
-        self.deleteLater()
-
-    def fail(self, message: str) -> None:
-        self._fail(message)
-        self.deleteLater()
-

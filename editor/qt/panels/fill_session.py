@@ -12,7 +12,6 @@ step whose meta records engine, take and parameters.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +22,7 @@ from ...core.model import Project
 from ...core.task import TaskContext
 from ...effects import device as devices
 from ...jobs.runner import Job
+from ..job_relay import JobRelay
 from .fill_model import (
     ENGINE_NAMES,
     ExtendTarget,
@@ -79,33 +79,6 @@ def _extend_range(base: Project, target: ExtendTarget, projects: list[Project]) 
     first = min(c.position for c in grown)
     join = first + target.frames
     return max(first, join - most), join + pad
-
-
-class _Relay(QObject):
-    """Receives one job's outcome on the GUI thread (its slots are queued there)."""
-
-    def __init__(self, parent: QObject, ok: Callable[[Any], None], fail: Callable[[str], None],
-                 cancelled: Callable[[], None]) -> None:
-        super().__init__(parent)
-        self._ok, self._fail, self._cancelled = ok, fail, cancelled
-
-    def ok(self, result: object) -> None:
-        try:
-            self._ok(result)
-        finally:
-            self.deleteLater()
-
-    def fail(self, message: str) -> None:
-        try:
-            self._fail(message)
-        finally:
-            self.deleteLater()
-
-    def cancelled(self) -> None:
-        try:
-            self._cancelled()
-        finally:
-            self.deleteLater()
 
 
 class FillSession(QObject):
@@ -192,12 +165,8 @@ class FillSession(QObject):
     def _submit(self, job: Job) -> Job:
         self.cancel()
         self.stop_preview()
-        relay = _Relay(self, lambda ts: self._done(job, ts), lambda _m: self._ended(job, failed=True),
-                       lambda: self._ended(job))
-        job.finished.connect(relay.ok)
-        job.failed.connect(relay.fail)
-        job.cancelled.connect(relay.cancelled)
-        job.warned.connect(self.w.show_message)
+        JobRelay(self, job, lambda ts: self._done(job, ts), lambda _m: self._ended(job, failed=True),
+                 lambda: self._ended(job), self.w.show_message)
         self.job = job
         self.w.jobs.submit(job)
         self.run_started.emit(job)

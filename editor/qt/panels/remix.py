@@ -52,7 +52,8 @@ from ...core.timefmt import format_hms
 from ...effects.base import EffectContext
 from ...jobs.runner import Job
 from ..effect_apply import resolve_device
-from .remix_fx import Relay, StemEffectDialog, stem_effect_job, stem_effects
+from ..job_relay import JobRelay
+from .remix_fx import StemEffectDialog, stem_effect_job, stem_effects
 from .remix_model import ProcessedStem, StemSession, describe
 from .remix_models import ModelChooser
 from .remix_preview import RemixPreview
@@ -388,7 +389,7 @@ class RemixPanel(QWidget):
             return separate(seq, rate, model, ectx)
 
         job = Job(f"Separate stems ({model})", work, gpu=gpu, kind="effect")
-        Relay(self, job, lambda stems: self._separated(job, track.id, clip.id, seq, stems),
+        JobRelay(self, job, lambda stems: self._separated(job, track.id, clip.id, seq, stems),
               lambda msg: self._sep_ended(job, f"Separation failed: {msg}", "error"),
               lambda: self._sep_ended(job, "Separation cancelled"))
         job.progressed.connect(self._progress)
@@ -558,7 +559,7 @@ class RemixPanel(QWidget):
             self._update_buttons()
             self.stem_effect_finished.emit(job)
 
-        Relay(self, job, ok, lambda msg: ended(f"{job.title} failed: {msg}", "error"),
+        JobRelay(self, job, ok, lambda msg: ended(f"{job.title} failed: {msg}", "error"),
               lambda: ended(f"{job.title}: cancelled"))
         self.fx_jobs[key] = job
         self._say(f"Running {job.title}…")

@@ -8,10 +8,8 @@ same length. The processed stem replaces that stem in the panel's working set
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 from ...core.sequence import AudioSeq
@@ -75,34 +73,3 @@ def stem_effect_job(effect: Effect, stem: str, audio: AudioSeq, rate: int, param
         return run_effect(effect, Source.from_seq(audio, rate), params, ectx)
 
     return Job(f"{effect.title} on {stem}", work, gpu=gpu, kind="effect")
-
-
-class Relay(QObject):
-    """Receives one job's outcome on the GUI thread: its slots are methods of a QObject
-    living there, so the job's signals are queued to it (see :mod:`editor.jobs.runner`)."""
-
-    def __init__(self, parent: QObject, job: Job, ok: Callable[[Any], None], fail: Callable[[str], None],
-                 cancelled: Callable[[], None]) -> None:
-        super().__init__(parent)
-        self._ok, self._fail, self._cancelled = ok, fail, cancelled
-        job.finished.connect(self.ok)
-        job.failed.connect(self.fail)
-        job.cancelled.connect(self.cancelled)
-
-    def ok(self, result: object) -> None:
-        try:
-            self._ok(result)
-        finally:
-            self.deleteLater()
-
-    def fail(self, message: str) -> None:
-        try:
-            self._fail(message)
-        finally:
-            self.deleteLater()
-
-    def cancelled(self) -> None:
-        try:
-            self._cancelled()
-        finally:
-            self.deleteLater()
