@@ -17,7 +17,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QComboBox,
     QHBoxLayout,
     QInputDialog,
@@ -39,6 +38,7 @@ from ...core.errors import SeedwaveError
 from ...effects.base import Effect
 from ...jobs.runner import Job
 from ..effect_apply import EffectController
+from .ab_row import add_variant_buttons
 from .param_form import ParamForm
 
 SCOPE_ITEMS = (("Auto", "auto"), ("Selection", "selection"), ("Selected clips", "clips"), ("Whole tracks", "tracks"))
@@ -162,27 +162,12 @@ class EffectPanel(QWidget):
         self.preview_button.setToolTip("Process a few seconds around the cursor (or of the selection) and play them")
         self.preview_button.clicked.connect(self.toggle_preview)
         vrow.addWidget(self.preview_button)
-        self.variant_group = QButtonGroup(self)
-        self.variant_group.setExclusive(True)
-        self.variant_buttons: dict[str, QToolButton] = {}
-        for key, text, tip in (("original", "A: Original", "Hear the original while the preview plays"),
-                               ("processed", "B: Processed", "Hear the processed audio"),
-                               ("removed", "Removed", "Hear what the effect removes (original − processed)")):
-            b = QToolButton()
-            b.setText(text)
-            b.setCheckable(True)
-            b.setToolTip(tip)
-            b.setAccessibleName(text)
-            b.clicked.connect(lambda _c=False, k=key: self.c.set_variant(k))
-            self.variant_group.addButton(b)
-            self.variant_buttons[key] = b
-            vrow.addWidget(b)
-        self.ab_button = QToolButton()
-        self.ab_button.setText("A/B")
-        self.ab_button.setAccessibleName("Toggle A/B")
-        self.ab_button.setToolTip("Switch between original and processed (A/B)")
-        self.ab_button.clicked.connect(self.c.toggle_ab)
-        vrow.addWidget(self.ab_button)
+        self.variant_group, self.variant_buttons, self.ab_button = add_variant_buttons(
+            self, vrow,
+            (("original", "A: Original", "Hear the original while the preview plays"),
+             ("processed", "B: Processed", "Hear the processed audio"),
+             ("removed", "Removed", "Hear what the effect removes (original − processed)")),
+            self.c.set_variant, self.c.toggle_ab, "Switch between original and processed (A/B)")
         self.preview_output = QComboBox()
         self.preview_output.setAccessibleName("Preview output")
         self.preview_output.setToolTip("Which output to preview")

@@ -31,7 +31,6 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -53,6 +52,7 @@ from ...effects.base import EffectContext
 from ...jobs.runner import Job
 from ..effect_apply import resolve_device
 from ..job_relay import JobRelay
+from .ab_row import add_variant_buttons
 from .remix_fx import StemEffectDialog, stem_effect_job, stem_effects
 from .remix_model import ProcessedStem, StemSession, describe
 from .remix_models import ModelChooser
@@ -167,26 +167,11 @@ class RemixPanel(QWidget):
         self.play_button.setToolTip("Play the remix from the playhead; every change is heard at once")
         self.play_button.clicked.connect(self.preview.toggle)
         prow.addWidget(self.play_button)
-        self.variant_group = QButtonGroup(self)
-        self.variant_buttons: dict[str, QToolButton] = {}
-        for key, text, tip in (("original", "A: Original", "Hear the original clip"),
-                               ("remix", "B: Remix", "Hear the remix")):
-            b = QToolButton()
-            b.setText(text)
-            b.setCheckable(True)
-            b.setToolTip(tip)
-            b.setAccessibleName(text)
-            b.clicked.connect(lambda _c=False, k=key: self.preview.set_variant(k))
-            self.variant_group.addButton(b)
-            self.variant_buttons[key] = b
-            prow.addWidget(b)
+        self.variant_group, self.variant_buttons, self.ab_button = add_variant_buttons(
+            self, prow,
+            (("original", "A: Original", "Hear the original clip"), ("remix", "B: Remix", "Hear the remix")),
+            self.preview.set_variant, self.preview.toggle_ab, "Switch between original and remix")
         self.variant_buttons["remix"].setChecked(True)
-        self.ab_button = QToolButton()
-        self.ab_button.setText("A/B")
-        self.ab_button.setAccessibleName("Toggle A/B")
-        self.ab_button.setToolTip("Switch between original and remix")
-        self.ab_button.clicked.connect(self.preview.toggle_ab)
-        prow.addWidget(self.ab_button)
         prow.addStretch(1)
         self.reset_button = QToolButton()
         self.reset_button.setText("Reset")
