@@ -74,3 +74,13 @@ def _no_leaked_windows(request):
         w.close()
     app.processEvents()
     assert not leaked, f"test left windows open: {[type(w).__name__ for w in leaked]}"
+
+
+@pytest.fixture
+def window(qtbot):
+    """The real main window, closed after the test (GUI test files may override it)."""
+    from .gui_helpers import close_window, make_window
+
+    w = make_window(qtbot)
+    yield w
+    close_window(w)

@@ -18,17 +18,10 @@ from editor.core.sequence import AudioSeq
 from editor.engine.renderer import render
 from editor.engine.writers import read_tags
 
-from .gui_helpers import close_window, make_window, wait_until
+from .gui_helpers import wait_until
 
 pytestmark = pytest.mark.gui
 RATE = 48000
-
-
-@pytest.fixture
-def window(qtbot):
-    w = make_window(qtbot)
-    yield w
-    close_window(w)
 
 
 def _music(seconds: float, seed: int, amp: float = 0.1) -> np.ndarray:

@@ -18,13 +18,6 @@ pytestmark = pytest.mark.gui
 RATE = 48000
 
 
-@pytest.fixture
-def window(qtbot):
-    w = make_window(qtbot)
-    yield w
-    close_window(w)
-
-
 def _stereo_file(tmp_path: Path, seconds: float = 20.0) -> Path:
     x = sines((220.0, 331.0), seconds, RATE, channels=2) + noise(seconds, RATE, 2, 0.05)
     return write(tmp_path / "take.wav", x, RATE, "PCM_24")

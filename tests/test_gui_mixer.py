@@ -16,18 +16,11 @@ from editor.core.sequence import AudioSeq
 from editor.engine.renderer import render
 from editor.qt.panels.fader import STEPS, db_to_pos, parse_db, pos_to_db
 
-from .gui_helpers import close_window, drag, make_window, mix, require_audio, wait_until
+from .gui_helpers import drag, mix, require_audio, wait_until
 
 pytestmark = pytest.mark.gui
 RATE = 48000
 SECONDS = 3.0
-
-
-@pytest.fixture
-def window(qtbot):
-    w = make_window(qtbot)
-    yield w
-    close_window(w)
 
 
 def _sources() -> list[np.ndarray]:

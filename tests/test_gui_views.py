@@ -27,19 +27,12 @@ from editor.qt.timeline.handles import clip_geometry
 from editor.qt.timeline.spectrogram import SpectroCache, SpectroSettings, TileAbandoned, compute_tile
 
 from .audiogen import sines, write
-from .gui_helpers import close_window, drag, lane_point, make_window, mix, require_audio, shortcut, wait_until
+from .gui_helpers import drag, lane_point, mix, require_audio, shortcut, wait_until
 
 pytestmark = pytest.mark.gui
 RATE = 48000
 L, NONE = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
 CTRL, SHIFT = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier
-
-
-@pytest.fixture
-def window(qtbot):
-    w = make_window(qtbot)
-    yield w
-    close_window(w)
 
 
 # -- helpers -----------------------------------------------------------------------------------------
