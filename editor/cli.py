@@ -240,13 +240,16 @@ def cmd_apply(args: argparse.Namespace) -> int:
         if v is not None:
             values[opt] = str(v)
     ctx, tty = _progress_printer(args.quiet)
-    outputs, warnings = apply_to_file(args.effect, Path(args.input), Path(args.output), values, args.device, ctx)
+    from .effects.apply_file import describe_output
+
+    outputs, warnings = apply_to_file(args.effect, Path(args.input), Path(args.output), values, args.device, ctx,
+                                      bits=args.bits)
     if tty:
         print(file=sys.stderr)
     for w in warnings:
         print(f"seedwave: warning: {w}", file=sys.stderr)
     for p in outputs:
-        print(p)
+        print(describe_output(p))
     return 0
 
 
@@ -310,6 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", type=float, help="range start in seconds (effects that take one)")
     p.add_argument("--end", type=float, help="range end in seconds (effects that take one)")
     p.add_argument("--seconds", type=float, help="length in seconds (extend)")
+    p.add_argument("--bits", choices=["16", "24", "32", "float"],
+                   help="output sample format (default: the input's, where the output format has it)")
     p.add_argument("--quiet", "-q", action="store_true")
 
     sub.add_parser("effects", help="list effects and their parameters")

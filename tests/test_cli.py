@@ -315,3 +315,18 @@ def test_unwritable_output_folder(open_folder):
     assert r.returncode == 2
     assert "permission denied" in assert_one_error_line(r.stderr, locked)
     assert list(locked.iterdir()) == []
+
+
+def test_apply_keeps_the_input_sample_format_and_says_what_it_wrote(tmp_path, capsys):
+    src = tmp_path / "in16.wav"
+    rate = 16000
+    t = np.arange(rate // 2) / rate
+    sf.write(src, (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), rate, subtype="PCM_16")
+    out = tmp_path / "out.wav"
+    assert main(["apply", "denoise", str(src), str(out), "--set", "engine=spectral", "-q"]) == 0
+    assert sf.info(out).subtype == "PCM_16"
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"wrote {out}: WAV PCM_16, 16000 Hz, mono, 0:00.500")
+    out2 = tmp_path / "out24.flac"
+    assert main(["apply", "denoise", str(src), str(out2), "--set", "engine=spectral", "--bits", "24", "-q"]) == 0
+    assert sf.info(out2).subtype == "PCM_24"
