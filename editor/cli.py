@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import __version__
 
-SUBCOMMANDS = ("info", "render", "convert", "apply", "effects")
+SUBCOMMANDS = ("info", "render", "convert", "apply", "effects", "demo")
 EXIT_USER_ERROR = 2
 
 
@@ -253,6 +253,20 @@ def cmd_apply(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .core.demo import demo_project
+    from .core.projectfile import save_project
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".seedwave":
+        out = out.with_name(out.name + ".seedwave")
+    project = demo_project()
+    save_project(project, out)
+    secs = project.end / project.sample_rate
+    print(f"wrote {out}: the demo project, {len(project.tracks)} tracks, {secs:.1f} s")
+    return 0
+
+
 # --------------------------------------------------------------------------- GUI
 
 
@@ -318,6 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", "-q", action="store_true")
 
     sub.add_parser("effects", help="list effects and their parameters")
+
+    p = sub.add_parser("demo", help="write the demo project (four music tracks and noisy speech) to a file")
+    p.add_argument("out", help="project file to write (.seedwave)")
     return parser
 
 
@@ -354,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         "convert": cmd_convert,
         "apply": cmd_apply,
         "effects": cmd_effects,
+        "demo": cmd_demo,
     }
     from .core.errors import Cancelled, SeedwaveError
 

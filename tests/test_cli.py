@@ -330,3 +330,13 @@ def test_apply_keeps_the_input_sample_format_and_says_what_it_wrote(tmp_path, ca
     out2 = tmp_path / "out24.flac"
     assert main(["apply", "denoise", str(src), str(out2), "--set", "engine=spectral", "--bits", "24", "-q"]) == 0
     assert sf.info(out2).subtype == "PCM_24"
+
+
+def test_demo_writes_a_project_that_render_reads(tmp_path, capsys):
+    out = tmp_path / "demo.seedwave"
+    assert main(["demo", str(out)]) == 0
+    assert capsys.readouterr().out.startswith(f"wrote {out}: the demo project, 5 tracks")
+    mix = tmp_path / "mix.wav"
+    assert main(["render", str(out), str(mix), "--end", "2", "-q"]) == 0
+    data, rate = sf.read(mix)
+    assert rate == 44100 and data.shape == (88200, 2) and np.abs(data).max() > 0.01
