@@ -47,11 +47,17 @@ def stamp() -> str:
     return f"_Measured {date.today().isoformat()} on {machine()}._"
 
 
+#: Set by ``python -m bench.run`` without ``--write-docs``: print results, leave docs/ alone.
+NO_DOCS_ENV = "SEEDWAVE_BENCH_NO_DOCS"
+
+
 def write_section(name: str, markdown: str) -> Path:
-    SECTIONS.mkdir(parents=True, exist_ok=True)
     path = SECTIONS / f"{name}.md"
-    path.write_text(markdown.rstrip() + "\n")
     print(markdown)
+    if os.environ.get(NO_DOCS_ENV):
+        return path
+    SECTIONS.mkdir(parents=True, exist_ok=True)
+    path.write_text(markdown.rstrip() + "\n")
     return path
 
 
