@@ -57,8 +57,13 @@ if [ "$KEEP" = 0 ] || [ ! -x "$VENV/bin/python" ]; then
     "$VENV/bin/python" -m pip install -q --upgrade pip
     if [ "$WITH_TORCH" = 1 ]; then
       # The CPU build: the CUDA one adds several GB that a standalone cannot use everywhere anyway.
-      "$VENV/bin/python" -m pip install -q "torch>=2.2" --index-url https://download.pytorch.org/whl/cpu \
-        --extra-index-url https://pypi.org/simple
+      # SEEDWAVE_TORCH_INDEX names the PyTorch CPU wheel index (see README); without it, pip's
+      # configured index decides which build arrives.
+      if [ -n "${SEEDWAVE_TORCH_INDEX:-}" ]; then
+        "$VENV/bin/python" -m pip install -q "torch>=2.2" --index-url "$SEEDWAVE_TORCH_INDEX"
+      else
+        "$VENV/bin/python" -m pip install -q "torch>=2.2"
+      fi
     fi
   fi
 fi
