@@ -7,6 +7,7 @@
     seedwave convert IN OUT [--format F --rate R --bits B --channels C ...]
     seedwave apply EFFECT IN OUT [--set name=value ...] [--device auto|cuda|cpu]
     seedwave effects
+    seedwave models [list | import FILE --model NAME | verify [FILES...]]
 
 A user error prints one line, ``seedwave: error: <file>: <problem>``, and exits
 with status 2 (1 for an unexpected failure). ``--debug`` shows tracebacks.
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from . import __version__
 
-SUBCOMMANDS = ("info", "render", "convert", "apply", "effects", "demo")
+SUBCOMMANDS = ("info", "render", "convert", "apply", "effects", "demo", "models")
 EXIT_USER_ERROR = 2
 
 
@@ -253,6 +254,20 @@ def cmd_apply(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models(args: argparse.Namespace) -> int:
+    from .effects import model_cli
+
+    if args.action == "import":
+        ctx, tty = _progress_printer(args.quiet)
+        status = model_cli.import_model(Path(args.file), args.model or "", ctx=ctx)
+        if tty:
+            print(file=sys.stderr)
+        return status
+    if args.action == "verify":
+        return model_cli.verify_models(args.files)
+    return model_cli.list_models()
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .core.demo import demo_project
     from .core.projectfile import save_project
@@ -333,6 +348,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("effects", help="list effects and their parameters")
 
+    p = sub.add_parser("models", help="list, import (verified) and verify model files, e.g. on offline machines")
+    msub = p.add_subparsers(dest="action")
+    msub.add_parser("list", help="each model file: name, status, size, path")
+    m = msub.add_parser("import", help="verify a model file by its full SHA-256, then install it")
+    m.add_argument("file")
+    m.add_argument("--model", help="the model it belongs to (e.g. htdemucs); a mismatch installs nothing")
+    m.add_argument("--quiet", "-q", action="store_true")
+    m = msub.add_parser("verify", help="re-hash installed model files (or check FILES against the catalogue)")
+    m.add_argument("files", nargs="*")
+
     p = sub.add_parser("demo", help="write the demo project (four music tracks and noisy speech) to a file")
     p.add_argument("out", help="project file to write (.seedwave)")
     return parser
@@ -372,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         "apply": cmd_apply,
         "effects": cmd_effects,
         "demo": cmd_demo,
+        "models": cmd_models,
     }
     from .core.errors import Cancelled, SeedwaveError
 

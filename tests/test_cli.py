@@ -340,3 +340,65 @@ def test_demo_writes_a_project_that_render_reads(tmp_path, capsys):
     assert main(["render", str(out), str(mix), "--end", "2", "-q"]) == 0
     data, rate = sf.read(mix)
     assert rate == 44100 and data.shape == (88200, 2) and np.abs(data).max() > 0.01
+
+
+# -- seedwave models ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def catalogued_model(tmp_path, monkeypatch):
+    """A model file declared by an effect in the real registry, and the model folder to use."""
+    import hashlib
+
+    from editor.effects.base import Effect, ModelSpec
+    from editor.effects.registry import registry
+
+    data = np.random.default_rng(5).integers(0, 256, 200_000, dtype=np.uint8).tobytes()
+    spec = ModelSpec("cli_test_model", "cli-test-model.bin", hashlib.sha256(data).hexdigest(), len(data))
+
+    class _UsesAModel(Effect):
+        id = "cli_test_uses_a_model"
+        title = "Uses a model"
+        models = (spec,)
+
+    registry().ids()  # loaded before the test adds its effect
+    monkeypatch.setitem(registry()._classes, _UsesAModel.id, _UsesAModel)
+    folder = tmp_path / "models"
+    monkeypatch.setenv("SEEDWAVE_MODELS", str(folder))
+    src = tmp_path / "downloaded.bin"
+    src.write_bytes(data)
+    return spec, src, folder
+
+
+def test_models_list_import_and_verify(capsys, tmp_path, catalogued_model):
+    spec, src, folder = catalogued_model
+    code, out, _ = run_cli(capsys, "models", "list")
+    row = next(line for line in out.splitlines() if line.startswith("cli_test_model "))
+    assert code == 0 and "not installed" in row and "0.2 MB" in row and row.endswith(str(folder / spec.filename))
+
+    wrong = tmp_path / "wrong.bin"
+    wrong.write_bytes(src.read_bytes()[:-1] + b"\0")
+    code, out, err = run_cli(capsys, "models", "import", wrong, "--model", "cli_test_model")
+    assert code == 2 and "nothing was installed" in assert_one_error_line(err, wrong)
+    assert not folder.exists()
+
+    code, out, err = run_cli(capsys, "models", "import", wrong, "--model", "no_such_model")
+    assert code == 2 and "no model named 'no_such_model'" in err and len(err.strip().splitlines()) == 1
+
+    code, out, err = run_cli(capsys, "models", "import", src, "--model", "cli_test_model", "-q")
+    assert code == 0 and err == "" and f"as cli_test_model: {folder / spec.filename}" in out
+    assert (folder / spec.filename).read_bytes() == src.read_bytes()
+    code, out, _ = run_cli(capsys, "models", "list")
+    assert re.search(r"^cli_test_model\s+installed\s+0\.2 MB", out, re.MULTILINE)
+
+    code, out, err = run_cli(capsys, "models", "verify")
+    assert code == 0 and "cli_test_model: ok" in out and err == ""
+    code, out, err = run_cli(capsys, "models", "verify", src, wrong)
+    assert code == 2 and f"{src}: ok, cli_test_model" in out
+    assert "is not a model file Seedwave knows" in assert_one_error_line(err, wrong)
+
+    # Damage the installed copy without changing its size: verify hashes again and says so.
+    installed = folder / spec.filename
+    installed.write_bytes(wrong.read_bytes())
+    code, out, err = run_cli(capsys, "models", "verify")
+    assert code == 2 and "is damaged" in assert_one_error_line(err, installed)

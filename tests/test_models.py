@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import http.server
 import json
+import os
 import threading
 
 import numpy as np
@@ -164,24 +165,31 @@ def test_missing_url_and_unreachable_server_are_clear_errors(manager, payload):
         manager.download(_spec("m", payload, srv.base + "nothing.bin"))
 
 
-def test_published_sha256_prefix_is_verified(manager, payload, tmp_path):
-    """Demucs publishes an 8-digit SHA-256 prefix in each file name; it is enough, a wrong one is not."""
+def test_a_published_sha256_prefix_is_never_enough(manager, payload, tmp_path):
+    """Demucs names its files with an 8-digit SHA-256 prefix; 32 bits can be matched by a crafted file
+    in minutes, so a spec without the full digest installs nothing and finds nothing."""
+    digest = hashlib.sha256(payload).hexdigest()
+    assert checksum_matches(digest, digest) and checksum_matches(digest.upper(), digest)
+    assert not checksum_matches(digest[:8], digest) and not checksum_matches(digest[:63], digest)
     with ModelServer({"m.bin": payload}) as srv:
         spec = _spec("m", payload, srv.base + "m.bin", prefix=8)
-        assert len(spec.sha256) == 8
-        manager.download(spec)
-    assert manager.is_installed(spec)
-    digest = hashlib.sha256(payload).hexdigest()
-    assert checksum_matches(digest[:8], digest) and checksum_matches(digest.upper(), digest)
-    assert not checksum_matches(digest[:7], digest)  # too short to mean anything
-    assert not checksum_matches("0" * 8, digest)
+        with pytest.raises(ModelChecksumError, match="no full SHA-256"):
+            manager.download(spec)
+        assert srv.requests == []  # refused before anything was fetched
+    src = tmp_path / "m.bin"
+    src.write_bytes(payload)
+    with pytest.raises(ModelChecksumError):
+        manager.import_file(src, [spec])
+    manager.folder.mkdir(parents=True, exist_ok=True)
+    (manager.folder / "m.bin").write_bytes(payload)  # a file put there by hand
+    assert manager.locate(spec) is None and manager.status(spec) == "no checksum"
 
 
 def test_import_file_recognises_the_model_by_checksum(manager, payload, tmp_path):
     src = tmp_path / "downloaded-elsewhere.bin"
     src.write_bytes(payload)
     other = _spec("other", b"x" * 100)
-    spec = _spec("m", payload, prefix=8)
+    spec = _spec("m", payload)
     assert manager.import_file(src, [other, spec]) == spec
     assert manager.require(spec).read_bytes() == payload
     assert src.exists()  # copied, not moved
@@ -203,6 +211,48 @@ def test_a_corrupted_installed_file_is_no_longer_found(manager, payload, tmp_pat
     assert manager.locate(spec) is None
     with pytest.raises(ModelMissingError):
         manager.require(spec)
+
+
+def test_a_verified_marker_is_trusted_only_with_the_full_hash_and_loads_hash_again(manager, payload, tmp_path):
+    src = tmp_path / "m.bin"
+    src.write_bytes(payload)
+    spec = _spec("m", payload)
+    path = manager.require(manager.import_file(src, [spec]))
+    marker = path.with_name("m.bin.verified")
+    stamp = json.loads(marker.read_text())
+    assert stamp["sha256"] == hashlib.sha256(payload).hexdigest() and stamp["size"] == len(payload)
+    # An old-style marker with only the 8-digit prefix is not trusted: the file is hashed again.
+    marker.write_text(json.dumps({**stamp, "sha256": spec.sha256[:8]}))
+    assert manager.locate(spec) == path and json.loads(marker.read_text()) == stamp
+    # Same size, same times, forged marker: status may believe it, a load never does.
+    bad = bytearray(payload)
+    bad[1000] ^= 0xFF
+    st = path.stat()
+    path.write_bytes(bytes(bad))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    marker.write_text(json.dumps(ModelManager._stamp(path, stamp["sha256"])))
+    with pytest.raises(ModelChecksumError, match="not loaded"):
+        manager.read_verified(spec)
+    assert manager.status(spec, check=True) == "damaged"
+    path.write_bytes(payload)
+    assert manager.read_verified(spec) == payload
+
+
+def test_an_import_that_does_not_match_changes_nothing(manager, payload, tmp_path):
+    good = tmp_path / "good.bin"
+    good.write_bytes(payload)
+    spec = _spec("m", payload)
+    manager.import_file(good, [spec])
+    before = {p.name: p.read_bytes() for p in manager.folder.iterdir()}
+    wrong = tmp_path / "m.bin"
+    wrong.write_bytes(payload[:-1])
+    with pytest.raises(ModelChecksumError, match="nothing was installed"):
+        manager.import_file(wrong, [spec], model_name="m")
+    assert {p.name: p.read_bytes() for p in manager.folder.iterdir()} == before
+    fresh = ModelManager(tmp_path / "fresh")
+    with pytest.raises(ModelChecksumError):
+        fresh.import_file(wrong, [spec])
+    assert not fresh.folder.exists()
 
 
 def test_size_and_clear(manager, payload, tmp_path):
@@ -230,3 +280,87 @@ def test_missing_model_message_names_the_files_and_both_ways_to_get_them(manager
     assert "the model 'bag' (3 files, 30 MB in all)" in text
     assert "part0.th, part1.th, part2.th" in text
     assert err.value.specs == tuple(parts)
+
+
+# -- checkpoints that would run code ------------------------------------------------------------
+
+
+class _Payload:
+    """Unpickling this writes ``path``: what a malicious checkpoint would do instead."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (exec, (f"open({self.path!r}, 'w').write('the checkpoint ran code')",))
+
+
+def _evil_checkpoint(tmp_path) -> tuple[str, bytes, object]:
+    """A demucs-style package whose pickle runs code; returns (official-style name, bytes, marker path)."""
+    import io
+
+    torch = pytest.importorskip("torch")
+    htdemucs = pytest.importorskip("demucs.htdemucs")
+    marker = tmp_path / "pwned.txt"
+    package = {"klass": htdemucs.HTDemucs, "args": [], "kwargs": {"sources": ["vocals", "other"]},
+               "state": {"w": torch.zeros(2)}, "training_args": _Payload(str(marker))}
+    buf = io.BytesIO()
+    torch.save(package, buf)
+    data = buf.getvalue()
+    return f"0badc0de-{hashlib.sha256(data).hexdigest()[:8]}.th", data, marker
+
+
+def test_the_crafted_checkpoint_really_runs_code_when_fully_unpickled(tmp_path):
+    """The control for the tests below: an unrestricted load (what demucs's own loader does) runs it."""
+    import torch
+
+    name, data, marker = _evil_checkpoint(tmp_path)
+    path = tmp_path / name
+    path.write_bytes(data)
+    torch.load(str(path), map_location="cpu", weights_only=False)
+    assert marker.read_text() == "the checkpoint ran code"
+
+
+def test_a_checkpoint_that_would_run_code_is_never_run_by_import_or_load(tmp_path, monkeypatch, capsys):
+    from seedwave_plugins.stems import api as stems_api
+    from seedwave_plugins.stems.catalog import SeparationModel, demucs_file, register_model, unregister_model
+    from seedwave_plugins.stems.demucs_engine import load_demucs
+
+    from editor.cli import main as cli_main
+    from editor.effects.base import EffectError
+
+    name, data, marker = _evil_checkpoint(tmp_path)
+    evil = tmp_path / name
+    evil.write_bytes(data)
+    monkeypatch.setenv("SEEDWAVE_MODELS", str(tmp_path / "models"))
+    manager = ModelManager()
+
+    # 1. Import as an official model: its hash is not the catalogue's; one line, nothing installed.
+    assert cli_main(["models", "import", str(evil), "--model", "htdemucs"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is not a file of the model 'htdemucs'" in err[0] and "nothing was installed" in err[0]
+    assert not manager.folder.exists() and not marker.exists()
+
+    # 2. Placed by hand under an official name (as a 32-bit prefix collision would be): never loaded.
+    manager.folder.mkdir(parents=True)
+    official = manager.folder / "955717e8-8726e21a.th"
+    official.write_bytes(data)
+    assert cli_main(["models", "verify"]) == 2
+    assert "is damaged" in capsys.readouterr().err
+    with pytest.raises(EffectError, match="does not match its SHA-256"):
+        load_demucs([official])
+    assert not marker.exists()
+
+    # 3. Even when a catalogue entry names this very file's full hash (a custom model someone
+    #    registered), the weights-only loader refuses the code and the payload never runs.
+    spec = demucs_file("evil_model", name, len(data), hashlib.sha256(data).hexdigest(), url_base="http://127.0.0.1:9/")
+    register_model(SeparationModel("evil_model", "Evil", "demucs", stems=("vocals", "other"), files=(spec,)))
+    try:
+        assert stems_api.import_model_file(evil, models=manager) == spec
+        with pytest.raises(EffectError, match="cannot load the demucs checkpoint"):
+            stems_api.separate(np.zeros((2, 44100), np.float32), 44100, "evil_model", models=manager)
+        with pytest.raises(EffectError, match="cannot load the demucs checkpoint"):
+            load_demucs([manager.path_for(spec)])
+    finally:
+        unregister_model("evil_model")
+    assert not marker.exists()

@@ -1,25 +1,30 @@
-"""The model manager: a per-user cache of model files, verified by SHA-256.
+"""The model manager: a per-user cache of model files, verified by full SHA-256.
 
 Models come from three places:
 
 * a download, when the user is online: progress, cancel, resume of a partial
   file (HTTP Range), then a SHA-256 check before the file is moved into place;
-* "Import model file…": a file the user already has, checked against the known
-  checksums and copied in (no network);
+* "Import model file…" (or ``seedwave models import``): a file the user already
+  has, copied into the cache while it is hashed, and moved into place only if
+  the copy's SHA-256 is one the catalogue knows (no network);
 * files shipped with Seedwave (``editor.resources/models``), found first.
 
-A file is installed only once its checksum matches, so a half-downloaded or
-corrupt file is never loaded. A missing model raises :class:`ModelMissingError`
-whose message says which model, how big, and the two ways to get it.
+Every catalogued file has its full 64-digit SHA-256. A short prefix (demucs
+names its files ``<signature>-<8 hex digits>.th`` and checks only those 32
+bits) is refused: a file crafted to match 32 bits takes minutes of CPU to
+make. A ``.verified`` marker next to an installed file records its size,
+times, inode and full hash; it is trusted only when all of them still match,
+otherwise the file is hashed again. Loaders read a model through
+:meth:`ModelManager.read_verified`, which hashes the very bytes it returns, so
+a file swapped after the check is never loaded.
 
-A :class:`ModelSpec`'s ``sha256`` is the full hex digest, or a prefix of it (at
-least 8 hex digits) where the publisher only gives a prefix: official Demucs
-checkpoints are named ``<signature>-<sha256 prefix>.th`` and demucs itself (like
-``torch.hub``) verifies just that prefix.
+A missing model raises :class:`ModelMissingError` whose message says which
+model, how big, and the ways to get it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import json
@@ -37,16 +42,19 @@ from ..core.task import TaskContext
 from .base import ModelSpec
 
 CHUNK = 1 << 20
-MIN_PREFIX = 8
+_HEX = frozenset("0123456789abcdef")
+
+
+def is_full_sha256(value: str) -> bool:
+    """True for a full SHA-256 hex digest (64 hex digits)."""
+    v = value.strip().lower()
+    return len(v) == 64 and set(v) <= _HEX
 
 
 def checksum_matches(expected: str, digest: str) -> bool:
-    """True if ``digest`` (a full SHA-256 hex digest) matches ``expected``: the
-    full digest, or a published prefix of at least ``MIN_PREFIX`` hex digits."""
-    expected = expected.strip().lower()
-    if len(expected) < MIN_PREFIX:
-        return False
-    return digest.lower().startswith(expected)
+    """True if ``digest`` equals ``expected``, which must be a full SHA-256 hex
+    digest: a published prefix is not enough to trust a file."""
+    return is_full_sha256(expected) and digest.strip().lower() == expected.strip().lower()
 
 
 class ModelMissingError(SeedwaveError):
@@ -118,29 +126,76 @@ class ModelManager:
     def _verified_marker(self, path: Path) -> Path:
         return path.with_name(path.name + ".verified")
 
+    @staticmethod
+    def _stamp(path: Path, digest: str) -> dict:
+        """What a ``.verified`` marker records: the file's identity and its full hash.
+        Any write, copy or replacement changes the size, a time or the inode."""
+        st = path.stat()
+        return {"size": st.st_size, "mtime": st.st_mtime_ns, "ctime": st.st_ctime_ns, "inode": st.st_ino,
+                "sha256": digest}
+
+    def _write_marker(self, path: Path, digest: str) -> None:
+        marker = self._verified_marker(path)
+        tmp = marker.with_name(marker.name + ".tmp")
+        tmp.write_text(json.dumps(self._stamp(path, digest)))
+        os.replace(tmp, marker)
+
+    def _marker_ok(self, path: Path, spec: ModelSpec) -> bool:
+        try:
+            recorded = json.loads(self._verified_marker(path).read_text())
+        except (OSError, ValueError):
+            return False
+        return (isinstance(recorded, dict) and checksum_matches(spec.sha256, str(recorded.get("sha256", "")))
+                and recorded == self._stamp(path, str(recorded["sha256"])))
+
     def is_installed(self, spec: ModelSpec) -> bool:
         return self.locate(spec) is not None
 
     def locate(self, spec: ModelSpec) -> Path | None:
-        """The verified file for ``spec``, or None."""
+        """The verified file for ``spec``, or None (also for a catalogue entry
+        without a full SHA-256: such a file is never trusted)."""
+        if not is_full_sha256(spec.sha256):
+            return None
         bundled = self._bundled(spec)
         if bundled is not None:
             return bundled
         path = self.path_for(spec)
         if not path.is_file():
             return None
-        marker = self._verified_marker(path)
-        st = path.stat()
-        stamp = {"size": st.st_size, "mtime": st.st_mtime_ns, "sha256": spec.sha256}
-        try:
-            if json.loads(marker.read_text()) == stamp:
-                return path
-        except (OSError, ValueError):
-            pass
-        if not checksum_matches(spec.sha256, sha256_file(path)):
+        if self._marker_ok(path, spec):
+            return path
+        self._verified_marker(path).unlink(missing_ok=True)
+        digest = sha256_file(path)
+        if not checksum_matches(spec.sha256, digest):
             return None
-        marker.write_text(json.dumps(stamp))
+        self._write_marker(path, digest)
         return path
+
+    def status(self, spec: ModelSpec, check: bool = False) -> str:
+        """"installed", "not installed", "damaged" (a file is there but its hash is
+        wrong) or "no checksum" (the catalogue lacks a full SHA-256). With
+        ``check`` the file is hashed again even if its marker is valid."""
+        if not is_full_sha256(spec.sha256):
+            return "no checksum"
+        path = self._bundled(spec) or self.path_for(spec)
+        if not path.is_file():
+            return "not installed"
+        if check:
+            self._verified_marker(path).unlink(missing_ok=True)
+        return "installed" if self.locate(spec) is not None else "damaged"
+
+    def read_verified(self, spec: ModelSpec) -> bytes:
+        """The bytes of ``spec``'s file, hashed as they are returned: loaders use this,
+        so a file changed or swapped after an earlier check is never loaded."""
+        path = self.require(spec)
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if not checksum_matches(spec.sha256, digest):
+            self._verified_marker(path).unlink(missing_ok=True)
+            raise ModelChecksumError(
+                f"does not match the SHA-256 of {spec.name} ({digest[:12]}…, expected {spec.sha256[:12]}…); "
+                "it was not loaded: import or download it again", path)
+        return data
 
     def require(self, spec: ModelSpec, effect_title: str = "") -> Path:
         """The model's path, or :class:`ModelMissingError` with instructions."""
@@ -177,31 +232,68 @@ class ModelManager:
             shutil.rmtree(self.folder)
 
     # -- installing ---------------------------------------------------------------
-    def _install(self, src: Path, spec: ModelSpec, move: bool) -> Path:
-        self.folder.mkdir(parents=True, exist_ok=True)
+    def _install_verified(self, tmp: Path, spec: ModelSpec, digest: str) -> Path:
+        """Move ``tmp`` (in the model folder, already hashed to ``digest``) into place."""
+        if not checksum_matches(spec.sha256, digest):  # callers check first; never install unverified bytes
+            tmp.unlink(missing_ok=True)
+            raise ModelChecksumError(f"{spec.filename}: SHA-256 {digest[:12]}… is not {spec.name}'s")
         dest = self.path_for(spec)
-        tmp = dest.with_name(dest.name + ".installing")
-        if move:
-            os.replace(src, tmp)
-        else:
-            shutil.copyfile(src, tmp)
+        self._verified_marker(dest).unlink(missing_ok=True)
         os.replace(tmp, dest)
-        st = dest.stat()
-        self._verified_marker(dest).write_text(
-            json.dumps({"size": st.st_size, "mtime": st.st_mtime_ns, "sha256": spec.sha256}))
+        self._write_marker(dest, digest)
         return dest
 
+    def _copy_hashing(self, src: Path, ctx: TaskContext | None) -> tuple[Path, str]:
+        """Copy ``src`` into the model folder under a temporary name, hashing the bytes
+        as they are written: the digest is that of the copy, not of a file that could
+        change between a check and a copy."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f".import-{os.getpid()}-{os.urandom(4).hex()}.part"
+        h = hashlib.sha256()
+        size = max(1, src.stat().st_size)
+        done = 0
+        try:
+            with open(src, "rb") as fin, open(tmp, "wb") as fout:
+                while True:
+                    if ctx is not None:
+                        ctx.check()
+                    block = fin.read(CHUNK)
+                    if not block:
+                        break
+                    h.update(block)
+                    fout.write(block)
+                    done += len(block)
+                    if ctx is not None:
+                        ctx.progress(min(1.0, done / size), f"Verifying {src.name}")
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return tmp, h.hexdigest()
+
     def import_file(self, src: Path, specs: list[ModelSpec] | tuple[ModelSpec, ...],
-                    ctx: TaskContext | None = None) -> ModelSpec:
-        """Install a local file as whichever known model it is (by checksum)."""
+                    ctx: TaskContext | None = None, model_name: str = "") -> ModelSpec:
+        """Install a local file as whichever of ``specs`` it is (by full SHA-256).
+
+        The file is copied and hashed first; only a copy whose hash matches is moved
+        into place, so a mismatch changes nothing in the model folder.
+        """
         src = Path(src)
         if not src.is_file():
             raise SeedwaveError("no such file", src)
-        digest = sha256_file(src, ctx)
+        had_folder = self.folder.is_dir()
+        tmp, digest = self._copy_hashing(src, ctx)
         for spec in specs:
             if checksum_matches(spec.sha256, digest):
-                self._install(src, spec, move=False)
+                self._install_verified(tmp, spec, digest)
                 return spec
+        tmp.unlink(missing_ok=True)
+        if not had_folder:
+            with contextlib.suppress(OSError):
+                self.folder.rmdir()
+        if model_name:
+            names = ", ".join(s.filename for s in specs) or "none"
+            raise ModelChecksumError(f"is not a file of the model {model_name!r} (SHA-256 {digest[:12]}…; "
+                                     f"expected {names}); nothing was installed", src)
         names = ", ".join(s.filename for s in specs) or "none"
         raise ModelChecksumError(f"is not a model Seedwave knows (SHA-256 {digest[:12]}…); known files: {names}",
                                  src)
@@ -210,6 +302,9 @@ class ModelManager:
                  timeout: float = 30.0) -> Path:
         """Fetch ``spec`` from its URL, resuming a partial download, and verify it."""
         url = url or spec.url
+        if not is_full_sha256(spec.sha256):
+            raise ModelChecksumError(f"model {spec.name!r} has no full SHA-256 in the catalogue; "
+                                     "Seedwave does not install files it cannot verify")
         if not url:
             raise SeedwaveError(f"model {spec.name!r} has no download address; import the file instead")
         ctx = ctx or TaskContext()
@@ -270,4 +365,4 @@ class ModelManager:
                 f"downloaded file for {spec.name} has the wrong checksum ({digest[:12]}…, expected "
                 f"{spec.sha256[:12]}…); it was deleted, try again"
             )
-        return self._install(part, spec, move=True)
+        return self._install_verified(part, spec, digest)
