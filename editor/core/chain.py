@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .model import new_id
+from .ids import new_id
 
 ParamValue = float | int | bool | str
 
@@ -65,6 +65,31 @@ class ChainStep:
     def with_(self, **changes: Any) -> ChainStep:
         return replace(self, **changes)
 
+    def to_data(self) -> dict[str, Any]:
+        """A JSON-ready dict (project files, the recovery journal, chain files)."""
+        return {"id": self.id, "effect": self.effect_id, "params": dict(self.params),
+                "bypass": self.bypass, "wet": self.wet}
+
+    @classmethod
+    def from_data(cls, d: Mapping[str, Any]) -> ChainStep:
+        """The inverse of :meth:`to_data`; a malformed entry raises ValueError naming the problem."""
+        if not isinstance(d, Mapping):
+            raise ValueError(f"a chain step is an object, not {type(d).__name__}")
+        effect = d.get("effect")
+        if not isinstance(effect, str) or not effect:
+            raise ValueError("a chain step has no effect id")
+        params = d.get("params", {})
+        if not isinstance(params, Mapping):
+            raise ValueError(f"parameters of chain step {effect!r} are not an object")
+        wet = d.get("wet", 1.0)
+        if isinstance(wet, bool) or not isinstance(wet, int | float):
+            raise ValueError(f"wet of chain step {effect!r} is not a number")
+        try:
+            return cls(effect, _freeze(params), bool(d.get("bypass", False)), float(wet),
+                       str(d.get("id") or new_id()))
+        except TypeError as exc:
+            raise ValueError(f"chain step {effect!r}: {exc}") from None
+
 
 @dataclass(frozen=True)
 class Chain:
@@ -112,3 +137,20 @@ class Chain:
 
     def replaced(self, step: ChainStep) -> Chain:
         return Chain(tuple(step if s.id == step.id else s for s in self.steps))
+
+    def step(self, step_id: str) -> ChainStep:
+        return self.steps[self.index(step_id)]
+
+    def to_data(self) -> list[dict[str, Any]]:
+        return [s.to_data() for s in self.steps]
+
+    @classmethod
+    def from_data(cls, data: Any) -> Chain:
+        if data is None:
+            return cls()
+        if not isinstance(data, list | tuple):
+            raise ValueError(f"a chain is a list of steps, not {type(data).__name__}")
+        steps = tuple(ChainStep.from_data(d) for d in data)
+        if len({s.id for s in steps}) != len(steps):
+            raise ValueError("two steps of a chain have the same id")
+        return cls(steps)

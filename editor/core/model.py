@@ -12,10 +12,11 @@ new project that shares all unchanged parts with the old one.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from .chain import Chain
+from .ids import new_id
 from .sequence import AudioSeq
 
 
@@ -32,10 +33,6 @@ class FadeShape(StrEnum):
 TRACK_COLOURS = (
     "#4f9dde", "#e0823d", "#5fbf6a", "#c95fbf", "#d9c24a", "#4fc2c2", "#e05d5d", "#8f8fe0",
 )
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex[:12]
 
 
 @dataclass(frozen=True)
@@ -116,6 +113,7 @@ class Track:
     solo: bool = False
     height: int = 120  # view height in pixels; stored so layouts survive save/load
     id: str = field(default_factory=new_id)
+    inserts: Chain = Chain()  # effects heard live, before the fader and pan
 
     def __post_init__(self) -> None:
         # Clips are kept sorted by position, so lookups and rendering can bisect.
@@ -157,6 +155,7 @@ class Project:
     markers: tuple[Marker, ...] = ()
     master_gain_db: float = 0.0
     name: str = "Untitled"
+    master_inserts: Chain = Chain()  # effects on the mix, before the master gain
 
     @property
     def end(self) -> int:
@@ -181,6 +180,11 @@ class Project:
                 if c.id == clip_id:
                     return t, c
         raise KeyError(clip_id)
+
+    @property
+    def has_inserts(self) -> bool:
+        """True if any track or the master has an insert that processes audio."""
+        return bool(self.master_inserts.active) or any(t.inserts.active for t in self.tracks)
 
     def replace_track(self, track: Track) -> Project:
         return replace(self, tracks=tuple(track if t.id == track.id else t for t in self.tracks))

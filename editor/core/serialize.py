@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .blocks import Block
+from .chain import Chain
 from .model import Clip, FadeShape, Marker, Project, Track
 from .sequence import AudioSeq, Segment
 
@@ -44,6 +45,7 @@ def project_to_dict(project: Project, on_block: Callable[[Block], None]) -> dict
         "name": project.name,
         "sample_rate": project.sample_rate,
         "master_gain_db": project.master_gain_db,
+        "master_inserts": project.master_inserts.to_data(),
         "markers": [{"id": m.id, "position": m.position, "name": m.name} for m in project.markers],
         "tracks": [
             {
@@ -55,6 +57,7 @@ def project_to_dict(project: Project, on_block: Callable[[Block], None]) -> dict
                 "mute": t.mute,
                 "solo": t.solo,
                 "height": t.height,
+                "inserts": t.inserts.to_data(),
                 "clips": [
                     {
                         "id": c.id,
@@ -111,6 +114,7 @@ def project_from_dict(d: dict[str, Any], resolve: BlockResolver) -> Project:
                 solo=bool(t.get("solo", False)),
                 height=int(t.get("height", 120)),
                 id=t["id"],
+                inserts=_chain(t.get("inserts"), f"track {t.get('name', '')!r}"),
             )
         )
     return Project(
@@ -119,4 +123,13 @@ def project_from_dict(d: dict[str, Any], resolve: BlockResolver) -> Project:
         markers=tuple(Marker(int(m["position"]), m.get("name", ""), m["id"]) for m in d.get("markers", [])),
         master_gain_db=float(d.get("master_gain_db", 0.0)),
         name=d.get("name", "Untitled"),
+        master_inserts=_chain(d.get("master_inserts"), "the master"),
     )
+
+
+def _chain(data: Any, owner: str) -> Chain:
+    """An insert chain from its saved form; a malformed one names its owner and the problem."""
+    try:
+        return Chain.from_data(data)
+    except ValueError as exc:
+        raise ValueError(f"insert effects of {owner}: {exc}") from None

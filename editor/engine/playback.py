@@ -7,6 +7,12 @@ show what is actually heard at the playhead. When the project changes (an edit, 
 fader move) the feeder throws away what it rendered but has not played and
 renders again from the playhead, so changes are heard at once.
 
+The feeder renders through one :class:`~editor.engine.renderer.Renderer`
+session per play, so insert effects keep their state from chunk to chunk. After
+an edit the chains keep their state too (``seamless``): a parameter change is
+heard from the next chunk without a break in reverb tails or envelopes. A seek
+or a loop starts the chains fresh, as export does at its start.
+
 With no usable audio device (PortAudio missing, no output device), ``Player``
 reports ``available = False`` and a reason; nothing else in the app depends on it.
 """
@@ -20,8 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.chain import Chain
+from ..core.errors import SeedwaveError
 from ..core.model import Project
-from .renderer import OUT_CHANNELS, render
+from .renderer import OUT_CHANNELS, Renderer, render
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,8 @@ class Player:
         self._anchor: tuple[int, float] | None = None  # (timeline frame, monotonic time it sounds)
         self.underruns = 0
         self.error = ""
+        self._renderer: Renderer | None = None  # used by the feeder thread only
+        self._seamless = False  # the next chunk follows an edit: keep insert state
 
     # -- state -------------------------------------------------------------------
     @property
@@ -137,6 +147,7 @@ class Player:
             size = self._ring.shape[1]
             self._render_pos = int(self._ring_pos[(self._read + keep) % size])
             self._write = self._read + keep
+            self._seamless = True
             while self._levels and self._levels[-1].position >= self._render_pos:
                 self._levels.pop()
 
@@ -208,6 +219,10 @@ class Player:
         self._levels.clear()
         self.underruns = 0
         self.error = ""
+        self._seamless = False
+        if self._renderer is not None:
+            self._renderer.close()
+        self._renderer = None
         self._stop_feeder.clear()
 
     def stop(self) -> None:
@@ -225,6 +240,9 @@ class Player:
         if self._feeder is not None:
             self._feeder.join(timeout=2.0)
             self._feeder = None
+        if self._renderer is not None and self._feeder is None:
+            self._renderer.close()
+            self._renderer = None
         if was and self._anchor is not None:
             frame, at = self._anchor
             self._played_pos = int(min(max(frame + (time.monotonic() - at) * self._rate, 0), self._played_pos))
@@ -264,8 +282,9 @@ class Player:
                             return
                         pos = a
                     n = min(n, b - pos)
+                seamless, self._seamless = self._seamless, False
             tracks: dict[str, np.ndarray] = {}
-            chunk = render(project, pos, n, track_outputs=tracks)
+            chunk = self._render(project, pos, n, tracks, seamless)
             master_peak = np.abs(chunk).max(axis=1) if n else np.zeros(OUT_CHANNELS)
             track_peaks = {k: tuple(float(v) for v in np.abs(x).max(axis=1)) for k, x in tracks.items()}
             with self._lock:
@@ -283,6 +302,30 @@ class Player:
                 self._write += n
                 self._render_pos = pos + n
                 self._levels.append(Levels(pos, (float(master_peak[0]), float(master_peak[1])), track_peaks))
+
+    def _render(self, project: Project, pos: int, n: int, tracks: dict[str, np.ndarray],
+                seamless: bool) -> np.ndarray:
+        """One chunk through the session renderer (feeder thread only). An insert
+        that cannot run is reported in :attr:`error` and the mix plays without inserts."""
+        if not project.has_inserts:  # nothing keeps state: the plain mix
+            if self._renderer is not None:
+                self._renderer.close()
+                self._renderer = None
+            return render(project, pos, n, track_outputs=tracks)
+        try:
+            if self._renderer is None:
+                self._renderer = Renderer(project)
+            elif self._renderer.project is not project:
+                self._renderer.set_project(project)
+            return self._renderer.render(pos, n, track_outputs=tracks, seamless=seamless)
+        except SeedwaveError as exc:
+            self.error = str(exc)
+            if self._renderer is not None:
+                self._renderer.close()
+            self._renderer = None
+            dry = project.with_(master_inserts=Chain(), tracks=tuple(t.with_(inserts=Chain()) for t in project.tracks))
+            tracks.clear()
+            return render(dry, pos, n, track_outputs=tracks)
 
     # -- audio thread --------------------------------------------------------------
     def _callback(self, outdata, frames, stream_time, status) -> None:  # noqa: ANN001 - sounddevice signature

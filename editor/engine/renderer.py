@@ -10,24 +10,36 @@ Rules, in signal order:
 * mute and solo follow the usual DAW rules: when any track is soloed only soloed
   tracks play; a muted track never plays, even if soloed;
 * overlapping clips on a track are summed;
+* a track's insert chain (live effects) runs on the sum of its clips, before
+  the track gain and pan; the master's insert chain runs on the mix, before the
+  master gain;
 * master gain last.
 
-Because pan and gains are linear, each clip is added straight into the master
-bus with one combined per-channel gain: no per-track buffers unless a caller
-asks for per-track output (meters, stems).
+Because pan and gains are linear, each clip of a track without inserts is added
+straight into the master bus with one combined per-channel gain: no per-track
+buffers unless a caller asks for per-track output (meters, stems).
+
+Insert chains keep state (filter memories, reverb tails, compressor envelopes),
+so rendering with them is done by a :class:`Renderer` session that is fed
+consecutive blocks; playback and export both use one. Each track is read ahead
+by its chain's latency (and everything by the master chain's), so chains with
+latency stay aligned with the rest of the mix and with the timeline.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import threading
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from ..core.fades import fade_envelope
 from ..core.loudness import db_to_gain
 from ..core.model import Clip, Project, Track
+from .inserts import ChainRunner, InsertError, ProcessorFactory, installed_factory
 
 OUT_CHANNELS = 2
 
@@ -122,7 +134,14 @@ def render(
     If ``track_outputs`` is a dict, each rendered track's own post-fader, post-pan
     signal is stored in it by track id (for meters and stem export).
     ``master=False`` leaves out the master gain.
+
+    A project with insert effects is rendered as if playback started at
+    ``start`` (a fresh :class:`Renderer`); to render consecutive blocks with
+    the effects' state carried across, keep one :class:`Renderer`.
     """
+    if project.has_inserts:
+        with Renderer(project, threads=1) as r:
+            return r.render(start, frames, out, tracks, track_outputs, master)
     if out is None:
         out = np.zeros((OUT_CHANNELS, frames), np.float32)
     else:
@@ -156,11 +175,214 @@ def _overlapping(track: Track, a: int, b: int) -> Iterable[Clip]:
             yield c
 
 
-def render_chunks(project: Project, start: int, stop: int, chunk: int = 1 << 16, **kw):
-    """Yield (position, stereo chunk) over [start, stop)."""
+def render_chunks(project: Project, start: int, stop: int, chunk: int = 1 << 16,
+                  factory: ProcessorFactory | None = None, **kw):
+    """Yield (position, stereo chunk) over [start, stop), insert effects included
+    (one :class:`Renderer` session, so their state flows across chunks)."""
     buf = np.zeros((OUT_CHANNELS, chunk), np.float32)
     pos = start
-    while pos < stop:
-        n = min(chunk, stop - pos)
-        yield pos, render(project, pos, n, out=buf[:, :n], **kw)
-        pos += n
+    if not project.has_inserts:
+        while pos < stop:
+            n = min(chunk, stop - pos)
+            yield pos, render(project, pos, n, out=buf[:, :n], **kw)
+            pos += n
+        return
+    with Renderer(project, factory) as r:
+        while pos < stop:
+            n = min(chunk, stop - pos)
+            yield pos, r.render(pos, n, out=buf[:, :n], **kw)
+            pos += n
+
+
+def track_input(track: Track, start: int, frames: int, out: np.ndarray | None = None) -> np.ndarray:
+    """A track's clips summed, before its inserts, gain and pan (stereo; mono clips on both sides)."""
+    if out is None:
+        out = np.zeros((OUT_CHANNELS, frames), np.float32)
+    else:
+        out[...] = 0.0
+    for clip in _overlapping(track, start, start + frames):
+        render_clip_into(out, clip, start, (1.0, 1.0))
+    return out
+
+
+def default_threads() -> int:
+    """Worker threads for insert chains: pedalboard releases the GIL, so chains
+    of different tracks run in parallel on up to two cores."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+class Renderer:
+    """A rendering session: the mix with insert chains whose state is carried
+    from one block to the next.
+
+    Feed it consecutive ranges (``render(0, n)``, ``render(n, m)``, ...) and the
+    result equals one ``render(0, n + m)``. A range that does not follow the
+    previous one is a jump (a seek): the chains are reset and primed, as if
+    playback started there — unless ``seamless=True``, which keeps their state
+    (playback re-rendering a few blocks after an edit, so a parameter change is
+    heard at once without a break in reverb tails and envelopes).
+
+    :meth:`set_project` takes an edited project; chains that stay keep their
+    state and take new parameters in place.
+
+    ``factory`` builds insert processors (default: the one the effect layer
+    installed, see :func:`editor.engine.inserts.install_factory`).
+    """
+
+    def __init__(self, project: Project, factory: ProcessorFactory | None = None,
+                 threads: int | None = None) -> None:
+        self._factory = factory
+        self._threads = default_threads() if threads is None else max(1, threads)
+        self._pool: ThreadPoolExecutor | None = None
+        self._runners: dict[str, ChainRunner] = {}
+        self._master: ChainRunner | None = None
+        self.project = project
+        self.set_project(project)
+
+    # -- lifetime ----------------------------------------------------------------
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def __enter__(self) -> Renderer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- state -------------------------------------------------------------------
+    def factory(self) -> ProcessorFactory:
+        f = self._factory or installed_factory()
+        if f is None:
+            raise InsertError("this project has insert effects, but no effect layer is loaded to run them "
+                              "(import editor.effects)")
+        return f
+
+    def set_project(self, project: Project) -> None:
+        """Use ``project`` from the next block on (chains that stay keep their state)."""
+        self.project = project
+        runners: dict[str, ChainRunner] = {}
+        for t in project.tracks:
+            if not t.inserts.active:
+                continue
+            r = self._runners.get(t.id)
+            if r is None or r.sample_rate != project.sample_rate:
+                r = ChainRunner(t.inserts, project.sample_rate, self.factory())
+            else:
+                r.set_chain(t.inserts)
+            runners[t.id] = r
+        self._runners = runners
+        if project.master_inserts.active:
+            if self._master is None or self._master.sample_rate != project.sample_rate:
+                self._master = ChainRunner(project.master_inserts, project.sample_rate, self.factory())
+            else:
+                self._master.set_chain(project.master_inserts)
+        else:
+            self._master = None
+
+    @property
+    def latency(self) -> int:
+        """The largest chain latency (frames the renderer reads ahead)."""
+        master = self._master.latency if self._master else 0
+        return master + max((r.latency for r in self._runners.values()), default=0)
+
+    def reset(self) -> None:
+        """Forget every chain's state (the next block starts fresh)."""
+        for r in self._runners.values():
+            r.reset()
+        if self._master is not None:
+            self._master.reset()
+
+    # -- rendering -----------------------------------------------------------------
+    def render(self, start: int, frames: int, out: np.ndarray | None = None,
+               tracks: Iterable[Track] | None = None, track_outputs: dict[str, np.ndarray] | None = None,
+               master: bool = True, seamless: bool = False) -> np.ndarray:
+        """Render timeline frames [start, start + frames) (see :func:`render`)."""
+        project = self.project
+        if out is None:
+            out = np.zeros((OUT_CHANNELS, frames), np.float32)
+        if frames <= 0:
+            out[...] = 0.0
+            return out
+        playing = audible_tracks(project) if tracks is None else list(tracks)
+        mg = db_to_gain(project.master_gain_db) if master else 1.0
+        m = self._master
+        if m is None:
+            self._mix(playing, start, frames, out, track_outputs, mg)
+            return out
+        lat = m.latency
+        want = start + lat
+        if m.next_in != want and not (seamless and m.next_in is not None):
+            m.reset()
+            if lat:
+                m.process(self._mix(playing, start, lat, None, None, 1.0, seamless))
+        self._mix(playing, want, frames, out, track_outputs, 1.0, seamless)
+        out[...] = m.process(out)
+        m.next_in = want + frames
+        if mg != 1.0:
+            out *= np.float32(mg)
+        return out
+
+    def _mix(self, playing: list[Track], start: int, frames: int, out: np.ndarray | None,
+             track_outputs: dict[str, np.ndarray] | None, mg: float, seamless: bool = False) -> np.ndarray:
+        """Tracks' outputs for timeline frames [start, start + frames), summed into ``out``."""
+        if out is None:
+            out = np.zeros((OUT_CHANNELS, frames), np.float32)
+        else:
+            out[...] = 0.0
+        live = [t for t in playing if t.id in self._runners]
+        jobs = []
+        if live:
+            if self._threads > 1 and len(live) > 1:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="seedwave-inserts")
+                jobs = [self._pool.submit(self._run_track, t, start, frames, seamless) for t in live]
+            else:
+                jobs = [_Done(self._run_track(t, start, frames, seamless)) for t in live]
+        for track in playing:
+            if track.id in self._runners:
+                continue
+            tg = db_to_gain(track.gain_db)
+            pl, pr = pan_gains(track.pan)
+            if track_outputs is not None:
+                buf = np.zeros((OUT_CHANNELS, frames), np.float32)
+                for clip in _overlapping(track, start, start + frames):
+                    render_clip_into(buf, clip, start, (tg * pl, tg * pr))
+                track_outputs[track.id] = buf
+                out += buf if mg == 1.0 else buf * np.float32(mg)
+            else:
+                for clip in _overlapping(track, start, start + frames):
+                    render_clip_into(out, clip, start, (tg * pl * mg, tg * pr * mg))
+        for track, job in zip(live, jobs, strict=True):
+            y = job.result()
+            tg = db_to_gain(track.gain_db)
+            pl, pr = pan_gains(track.pan)
+            y *= np.array([[tg * pl], [tg * pr]], np.float32)
+            if track_outputs is not None:
+                track_outputs[track.id] = y
+            out += y if mg == 1.0 else y * np.float32(mg)
+        return out
+
+    def _run_track(self, track: Track, start: int, frames: int, seamless: bool) -> np.ndarray:
+        """One track through its chain, for track-output frames [start, start + frames)."""
+        r = self._runners[track.id]
+        lat = r.latency
+        want = start + lat  # read ahead by the chain's latency: its output lands on time
+        if r.next_in != want and not (seamless and r.next_in is not None):
+            r.reset()
+            if lat:
+                r.process(track_input(track, start, lat))
+        y = r.process(track_input(track, want, frames))
+        r.next_in = want + frames
+        return np.array(y, np.float32, copy=True)
+
+
+class _Done:
+    """A finished result with the interface of a future."""
+
+    def __init__(self, value: np.ndarray) -> None:
+        self.value = value
+
+    def result(self) -> np.ndarray:
+        return self.value
