@@ -40,10 +40,13 @@ def _sha(path: Path) -> str:
 
 
 def _model(project: Project):
-    """The whole model, with each block by uid (identity differs after a load)."""
+    """The whole model, each segment by the samples it plays (a save stores only the
+    used part of a block, so block ids and offsets may change; the audio may not)."""
     def seq(s: AudioSeq):
         return (s.channels, s.frames,
-                tuple(("zero" if g.block.is_silent else g.block.uid, g.start, g.stop) for g in s.segments))
+                tuple(("zero", g.frames) if g.block.is_silent else
+                      (hashlib.sha256(np.ascontiguousarray(g.block.read(g.start, g.stop)).tobytes()).hexdigest(),
+                       g.frames) for g in s.segments))
 
     return (
         project.sample_rate, project.name, project.master_gain_db, project.markers,

@@ -16,6 +16,7 @@ each bin. Waveform drawing, peak and RMS queries read these instead of samples.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import mmap
 import os
 import threading
@@ -104,14 +105,36 @@ class MappedFile:
     def __init__(self, path: Path, temporary: bool) -> None:
         self.path = Path(path)
         self.temporary = temporary
-        size = os.path.getsize(self.path)
+        st = os.stat(self.path)
+        size = st.st_size
+        #: What the file was when mapped: (device, inode, size, mtime in ns). Any
+        #: replacement or rewrite of the file at ``path`` changes it.
+        self.identity: tuple[int, int, int, int] = file_identity(st)
         self._map = np.memmap(self.path, dtype=np.uint8, mode="r", shape=(size,)) if size else None
-        if temporary:
-            weakref.finalize(self, _unlink_quietly, str(self.path))
+        self._finalizer = weakref.finalize(self, _unlink_quietly, str(self.path)) if temporary else None
+
+    @property
+    def size(self) -> int:
+        return self.identity[2]
+
+    def still_at_path(self) -> bool:
+        """True while the file at ``path`` is still the one this object maps."""
+        try:
+            return file_identity(os.stat(self.path)) == self.identity
+        except OSError:
+            return False
+
+    def moved_to(self, path: Path) -> None:
+        """The file was renamed to ``path`` (same inode): follow it."""
+        self.path = Path(path)
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = weakref.finalize(self, _unlink_quietly, str(self.path))
 
     def region(self, offset: int, channels: int, frames: int) -> np.ndarray:
         nbytes = channels * frames * 4
-        assert self._map is not None
+        if self._map is None or offset < 0 or nbytes < 0 or offset + nbytes > self.size:
+            raise ValueError(f"{self.path}: region {offset}+{nbytes} lies outside the file ({self.size} bytes)")
         return self._map[offset : offset + nbytes].view(np.float32).reshape(channels, frames)
 
     def release(self, offset: int, nbytes: int) -> None:
@@ -129,6 +152,16 @@ class MappedFile:
         if stop > start:
             with contextlib.suppress(OSError, ValueError):
                 mm.madvise(mmap.MADV_DONTNEED, start, stop - start)
+
+
+def file_identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    """(device, inode, size, mtime in ns): changes whenever a file's bytes can have changed."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def digest_of(data: np.ndarray) -> str:
+    """Content hash of planar float32 samples (SHA-256 of their bytes, hex)."""
+    return hashlib.sha256(memoryview(np.ascontiguousarray(data, dtype=np.float32)).cast("B")).hexdigest()
 
 
 def _unlink_quietly(path: str) -> None:
@@ -166,7 +199,8 @@ class F32Backing(Backing):
             self.file.release(self.offset + (c * frames + start) * 4, (stop - start) * 4)
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": "f32", "path": str(self.file.path), "offset": self.offset}
+        return {"kind": "f32", "path": str(self.file.path), "offset": self.offset,
+                "file": list(self.file.identity)}
 
 
 class SourceFile:
@@ -236,7 +270,8 @@ class PcmAliasBacking(Backing):
         return self.source.read(self.frame_offset + start, self.frame_offset + stop)
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": "alias", "path": str(self.source.path), "frame_offset": self.frame_offset}
+        return {"kind": "alias", "path": str(self.source.path), "frame_offset": self.frame_offset,
+                "file": list(file_identity(self.source.stat))}
 
 
 class ZeroBacking(Backing):
@@ -260,9 +295,12 @@ class Block:
 
     Blocks compare by identity. The backing may be swapped for an equivalent one
     (an alias replaced by a cached copy), which never changes the samples.
+    ``digest`` is the SHA-256 of the samples where known (see :func:`digest_of`):
+    whatever refers to a block from outside the process (a project file, the
+    recovery journal) records it, so a changed file can never pass for the block.
     """
 
-    __slots__ = ("uid", "channels", "frames", "_backing", "summaries", "__weakref__")
+    __slots__ = ("uid", "channels", "frames", "_backing", "summaries", "digest", "__weakref__")
 
     def __init__(
         self,
@@ -271,6 +309,7 @@ class Block:
         backing: Backing,
         summaries: tuple[SummaryLevel, ...] | None,
         uid: str | None = None,
+        digest: str | None = None,
     ) -> None:
         if frames <= 0:
             raise ValueError("a block holds at least one frame")
@@ -279,6 +318,13 @@ class Block:
         self.frames = frames
         self._backing = backing
         self.summaries = summaries
+        self.digest = digest
+
+    def ensure_digest(self) -> str:
+        """The content hash, computed (once: blocks never change) if not known yet."""
+        if self.digest is None:
+            self.digest = digest_of(self.read())
+        return self.digest
 
     @property
     def is_silent(self) -> bool:

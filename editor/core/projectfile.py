@@ -17,20 +17,25 @@ newer than this program's is refused with a message saying so.
 from __future__ import annotations
 
 import contextlib
+import errno
+import glob
 import json
 import os
 import struct
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .. import __version__
-from .blocks import Block, F32Backing, MappedFile, SummaryLevel
+from .blocks import SUMMARY_LEVELS, Block, F32Backing, MappedFile, SummaryLevel, compute_summaries, digest_of
 from .errors import ProjectFileError
 from .model import Project
+from .projectcheck import check_project_dict
 from .serialize import project_from_dict, project_to_dict
+from .store import cache_root, default_store
 from .task import TaskContext
 
 MAGIC = b"SEEDWAVE"
@@ -38,21 +43,72 @@ FORMAT_VERSION = 1
 HEADER = struct.Struct("<8sIIQQ")
 HEADER_SIZE = 64
 EXTENSION = ".seedwave"
+#: A save writes the used ranges of a block rounded out to this many frames.
+COMPACT_ALIGN = SUMMARY_LEVELS[-1]
+#: The largest index a project file may have (the model of a huge project is a few MB).
+MAX_INDEX_BYTES = 256 << 20
+
+
+def _referenced(project: Project) -> dict[str, tuple[Block, list[tuple[int, int]]]]:
+    """Each block the project uses, with the merged frame ranges its segments use."""
+    ranges: dict[str, tuple[Block, list[tuple[int, int]]]] = {}
+    for t in project.tracks:
+        for c in t.clips:
+            for seg in c.audio.segments:
+                if not seg.block.is_silent:
+                    ranges.setdefault(seg.block.uid, (seg.block, []))[1].append((seg.start, seg.stop))
+    for uid, (block, spans) in ranges.items():
+        # Pieces start and end on the coarsest summary bin, so their summaries are
+        # exactly the block's (the waveform looks the same after a reload).
+        spans = sorted((a // COMPACT_ALIGN * COMPACT_ALIGN, min(block.frames, -(-b // COMPACT_ALIGN) * COMPACT_ALIGN))
+                       for a, b in spans)
+        merged: list[tuple[int, int]] = []
+        for a, b in spans:
+            if merged and a <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+            else:
+                merged.append((a, b))
+        ranges[uid] = (block, merged)
+    return ranges
+
+
+def _remap_segments(model: dict[str, Any], pieces: dict[str, list[tuple[int, int, str]]]) -> None:
+    """Point segments of split blocks at the piece (new uid, shifted frames) that holds them."""
+    for t in model["tracks"]:
+        for c in t["clips"]:
+            for seg in c["audio"]["segments"]:
+                parts = pieces.get(seg[0])
+                if parts is None:
+                    continue
+                for a, b, uid in parts:
+                    if a <= seg[1] and seg[2] <= b:
+                        seg[0], seg[1], seg[2] = uid, seg[1] - a, seg[2] - a
+                        break
 
 
 def save_project(project: Project, path: str | Path, ctx: TaskContext | None = None) -> None:
     """Write ``project`` to ``path`` atomically.
 
-    After a successful save, the saved blocks read from the new file, so the
-    project no longer depends on source files or the cache.
+    Only the audio the project uses is written: a block of which the clips use
+    a part is stored as just that part (compaction), so the file stays in
+    proportion to the audio in use however many times it is edited and saved.
+    After a successful save, the blocks stored whole read from the new file, so
+    the project no longer depends on source files or the cache for them.
     """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
-    blocks: dict[str, Block] = {}
-    model = project_to_dict(project, lambda b: blocks.setdefault(b.uid, b))
-    total = sum(b.nbytes for b in blocks.values()) or 1
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    model = project_to_dict(project, lambda b: None)
+    refs = _referenced(project)
+    total = sum(sum(b - a for a, b in spans) * blk.channels * 4 for blk, spans in refs.values()) or 1
+    sweep_interrupted_saves(folder=folder, name=path.name)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise _save_error(exc, path) from None
+    marker = _note_save(tmp)
     index: dict[str, Any] = {}
+    whole: dict[str, tuple[Block, int]] = {}
+    pieces: dict[str, list[tuple[int, int, str]]] = {}
     try:
         # mkstemp makes a private (0600) file; give the project the mode a normal
         # file would get, or keep the mode of the file it replaces.
@@ -61,22 +117,35 @@ def save_project(project: Project, path: str | Path, ctx: TaskContext | None = N
             fh.write(b"\0" * HEADER_SIZE)
             offset = HEADER_SIZE
             written = 0
-            for uid, block in blocks.items():
-                entry: dict[str, Any] = {"channels": block.channels, "frames": block.frames, "offset": offset}
-                # Blocks are at most a few MB (BLOCK_FRAMES frames), so one read each.
-                fh.write(memoryview(np.ascontiguousarray(block.read(), dtype=np.float32)).cast("B"))
-                offset += block.nbytes
-                levels = []
-                for lvl in block.summaries or ():
-                    arr = np.ascontiguousarray(np.stack([lvl.mins, lvl.maxs, lvl.sumsq]).astype(np.float32))
-                    fh.write(memoryview(arr).cast("B"))
-                    levels.append({"bin_frames": lvl.bin_frames, "offset": offset, "bins": arr.shape[2]})
-                    offset += arr.nbytes
-                entry["summaries"] = levels
-                index[uid] = entry
-                written += block.nbytes
-                if ctx is not None:
-                    ctx.progress(written / total, f"Saving {path.name}")
+            for uid, (block, spans) in refs.items():
+                is_whole = spans == [(0, block.frames)]
+                for a, b in spans:
+                    # Blocks are at most a few MB (BLOCK_FRAMES frames), so one read each.
+                    data = np.ascontiguousarray(block.read(a, b), dtype=np.float32)
+                    if is_whole:
+                        new_uid, digest = uid, block.digest or digest_of(data)
+                        summaries = block.summaries or compute_summaries(data)
+                        whole[uid] = (block, offset)
+                    else:
+                        new_uid, digest = f"{uid.split('@')[0]}@{_new_tag()}", digest_of(data)
+                        summaries = _slice_summaries(block, a, b) or compute_summaries(data)
+                        pieces.setdefault(uid, []).append((a, b, new_uid))
+                    entry: dict[str, Any] = {"channels": block.channels, "frames": b - a, "offset": offset,
+                                             "digest": digest}
+                    fh.write(memoryview(data).cast("B"))
+                    offset += data.nbytes
+                    levels = []
+                    for lvl in summaries:
+                        arr = np.ascontiguousarray(np.stack([lvl.mins, lvl.maxs, lvl.sumsq]).astype(np.float32))
+                        fh.write(memoryview(arr).cast("B"))
+                        levels.append({"bin_frames": lvl.bin_frames, "offset": offset, "bins": arr.shape[2]})
+                        offset += arr.nbytes
+                    entry["summaries"] = levels
+                    index[new_uid] = entry
+                    written += data.nbytes
+                    if ctx is not None:
+                        ctx.progress(written / total, f"Saving {path.name}")
+            _remap_segments(model, pieces)
             body = json.dumps(
                 {"format_version": FORMAT_VERSION, "app_version": __version__, "project": model, "blocks": index},
                 separators=(",", ":"),
@@ -89,19 +158,116 @@ def save_project(project: Project, path: str | Path, ctx: TaskContext | None = N
         os.replace(tmp, path)
     except OSError as exc:
         _unlink(tmp)
-        if exc.errno == 28:
-            raise ProjectFileError("the disk is full; the project was not saved and the previous file is intact",
-                                   path) from None
-        raise ProjectFileError(f"cannot save ({exc.strerror or exc}); the previous file is intact", path) from None
+        raise _save_error(exc, path) from None
     except BaseException:
         _unlink(tmp)
         raise
+    finally:
+        _unlink(str(marker))
     _fsync_dir(folder)
-    # Blocks now live in the saved file: read them from there.
+    # Blocks stored whole now live in the saved file: read them from there.
     mapped = MappedFile(path, temporary=False)
-    for uid, entry in index.items():
-        b = blocks[uid]
-        b.replace_backing(F32Backing(mapped, entry["offset"], b.channels, b.frames))
+    for uid, (b, off) in whole.items():
+        b.replace_backing(F32Backing(mapped, off, b.channels, b.frames))
+        if b.digest is None:
+            b.digest = index[uid]["digest"]
+
+
+def _slice_summaries(block: Block, a: int, b: int) -> tuple[SummaryLevel, ...] | None:
+    """The block's summaries over frames [a, b), both on whole coarsest bins (or b at the end)."""
+    if not block.summaries:
+        return None
+    out = []
+    for lvl in block.summaries:
+        w = lvl.bin_frames
+        i0, i1 = a // w, -(-b // w)
+        out.append(SummaryLevel(w, lvl.mins[:, i0:i1], lvl.maxs[:, i0:i1], lvl.sumsq[:, i0:i1]))
+    return tuple(out)
+
+
+def _new_tag() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def _save_error(exc: OSError, path: Path) -> ProjectFileError:
+    if exc.errno == errno.ENOSPC:
+        return ProjectFileError("the disk is full; the project was not saved and the previous file is intact", path)
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return ProjectFileError("cannot save here: the folder is read-only or not yours; the previous file is "
+                                "intact (choose another folder)", path)
+    if exc.errno == errno.ENOENT:
+        return ProjectFileError("cannot save: the folder does not exist", path)
+    return ProjectFileError(f"cannot save ({exc.strerror or exc}); the previous file is intact", path)
+
+
+# --------------------------------------------------------------------------- interrupted saves
+
+
+def _saves_dir() -> Path:
+    return cache_root() / "saves"
+
+
+def _note_save(tmp: str) -> Path:
+    """Record an in-progress save's temporary file, so a later start can remove it
+    if this process dies before the save ends."""
+    folder = _saves_dir()
+    marker = folder / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    with contextlib.suppress(OSError):
+        folder.mkdir(parents=True, exist_ok=True)
+        marker.write_text(str(Path(tmp).resolve()))
+    return marker
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def _stale_tmp(p: Path, name: str) -> bool:
+    """A ``.NAME.PID-XXXX.tmp`` file of a save whose process is gone."""
+    rest = p.name[len(name) + 2:] if p.name.startswith(f".{name}.") else ""
+    pid_part = rest.split("-", 1)[0]
+    if pid_part.isdigit():
+        return not _pid_alive(int(pid_part))
+    # Older saves put no process id in the name: stale once clearly abandoned.
+    try:
+        import time
+
+        return time.time() - p.stat().st_mtime > 3600
+    except OSError:
+        return False
+
+
+def sweep_interrupted_saves(cache: Path | None = None, folder: Path | None = None, name: str | None = None) -> int:
+    """Remove temporary files that killed saves left behind: those recorded in the
+    cache (at start), and those beside ``folder/name`` (before a save there)."""
+    removed = 0
+    saves = (Path(cache) / "saves") if cache is not None else _saves_dir()
+    if folder is None and saves.is_dir():
+        for marker in saves.iterdir():
+            pid_part = marker.name.split("-", 1)[0]
+            if not pid_part.isdigit() or _pid_alive(int(pid_part)):
+                continue
+            with contextlib.suppress(OSError):
+                tmp = Path(marker.read_text().strip())
+                if tmp.name.endswith(".tmp") and tmp.name.startswith("."):
+                    tmp.unlink(missing_ok=True)
+                    removed += 1
+            _unlink(str(marker))
+    if folder is not None and name:
+        with contextlib.suppress(OSError):
+            for p in Path(folder).glob(f".{glob.escape(name)}.*.tmp"):
+                if _stale_tmp(p, name):
+                    _unlink(str(p))
+                    removed += 1
+    return removed
 
 
 def _mode_for(path: Path) -> int:
@@ -160,8 +326,12 @@ def read_index(path: str | Path) -> dict[str, Any]:
                     f"format {FORMAT_VERSION} and older. Update Seedwave to open it",
                     path,
                 )
-            if ioff == 0 or ioff + ilen > size:
+            if version == 0:
+                raise ProjectFileError("is damaged (its format version is 0)", path)
+            if ioff < HEADER_SIZE or ioff + ilen > size or ilen == 0:
                 raise ProjectFileError("is truncated or damaged (its index is missing)", path)
+            if ilen > MAX_INDEX_BYTES:
+                raise ProjectFileError("is damaged (its index is implausibly large)", path)
             fh.seek(ioff)
             doc = json.loads(fh.read(ilen).decode())
             if not isinstance(doc, dict):
@@ -174,40 +344,118 @@ def read_index(path: str | Path) -> dict[str, Any]:
         raise ProjectFileError("permission denied", path) from None
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ProjectFileError("is damaged (its index cannot be read)", path) from None
+    except RecursionError:
+        raise ProjectFileError("is damaged (its index is nested too deeply)", path) from None
+    except (ValueError, OverflowError) as exc:  # e.g. a number with thousands of digits
+        raise ProjectFileError(f"is damaged (its index cannot be read: {str(exc)[:80]})", path) from None
+    except OSError as exc:
+        raise ProjectFileError(f"cannot be read ({exc.strerror or exc})", path) from None
     doc["_size"] = size
+    doc["_index_offset"] = ioff
     return doc
 
 
-def load_project(path: str | Path) -> Project:
-    """Open a project file; its audio is memory-mapped, not read."""
+_ENTRY_KEYS = frozenset({"channels", "frames", "offset", "summaries", "digest"})
+_LEVEL_KEYS = frozenset({"bin_frames", "offset", "bins"})
+
+
+def _check_blocks(blocks: Any, payload_end: int) -> dict[str, tuple[int, int]]:
+    """Check every block entry of the index; ``ValueError`` with the reason, else uid -> (channels, frames)."""
+    from .projectcheck import MAX_CHANNELS
+
+    if not isinstance(blocks, dict):
+        raise ValueError("its block table is missing")
+    out: dict[str, tuple[int, int]] = {}
+    for i, (uid, e) in enumerate(blocks.items()):
+        w = f"block {i + 1}"
+        if not isinstance(e, dict) or set(e) - _ENTRY_KEYS:
+            raise ValueError(f"{w}: has unknown or missing fields")
+        ch, frames, off = e.get("channels"), e.get("frames"), e.get("offset")
+        if not (type(ch) is int and 1 <= ch <= MAX_CHANNELS):
+            raise ValueError(f"{w}: channels is not 1..{MAX_CHANNELS}")
+        if not (type(frames) is int and 1 <= frames <= payload_end):
+            raise ValueError(f"{w}: frames is out of range")
+        if not (type(off) is int and off >= HEADER_SIZE and off + ch * frames * 4 <= payload_end):
+            raise ValueError(f"{w}: its audio lies outside the file (offset {off!r}); the file may be truncated")
+        digest = e.get("digest")
+        if digest is not None and not (isinstance(digest, str) and len(digest) == 64):
+            raise ValueError(f"{w}: its checksum is malformed")
+        levels = e.get("summaries", [])
+        if not isinstance(levels, list) or len(levels) > len(SUMMARY_LEVELS):
+            raise ValueError(f"{w}: its summaries are malformed")
+        for lvl in levels:
+            if not isinstance(lvl, dict) or set(lvl) != _LEVEL_KEYS or type(lvl["bin_frames"]) is not int \
+                    or lvl["bin_frames"] not in SUMMARY_LEVELS or type(lvl["bins"]) is not int:
+                raise ValueError(f"{w}: its summaries are malformed")
+            bins, loff = lvl["bins"], lvl["offset"]
+            if bins != -(-frames // lvl["bin_frames"]) or type(loff) is not int or \
+                    not HEADER_SIZE <= loff <= payload_end - 3 * ch * bins * 4:
+                raise ValueError(f"{w}: its summaries lie outside the file")
+        out[uid] = (ch, frames)
+    return out
+
+
+def load_project(path: str | Path, warnings: list[str] | None = None, ctx: TaskContext | None = None) -> Project:
+    """Open a project file after checking all of it; its audio is memory-mapped.
+
+    Raises :class:`ProjectFileError` (one line naming the file and the problem)
+    for anything damaged, out of range or unknown; nothing is half-loaded.
+    Audio holding NaN or infinite samples is replaced by silence there, and a
+    line saying so is appended to ``warnings``.
+    """
     path = Path(path)
     doc = read_index(path)
-    size = doc["_size"]
-    mapped = MappedFile(path, temporary=False)
+    try:
+        shapes = _check_blocks(doc.get("blocks"), doc["_index_offset"])
+        check_project_dict(doc.get("project"), shapes)
+    except ValueError as exc:
+        raise ProjectFileError(f"is damaged or not supported: {exc}", path) from None
+    try:
+        mapped = MappedFile(path, temporary=False)
+    except (OSError, ValueError) as exc:
+        raise ProjectFileError(f"cannot be read ({exc})", path) from None
     blocks: dict[str, Block] = {}
+    nonfinite = [0]
 
     def resolve(uid: str) -> Block:
         if uid in blocks:
             return blocks[uid]
-        try:
-            e = doc["blocks"][uid]
-        except KeyError:
-            raise ProjectFileError(f"is damaged (block {uid[:8]} is missing)", path) from None
-        ch, frames, off = int(e["channels"]), int(e["frames"]), int(e["offset"])
-        if off + ch * frames * 4 > size:
-            raise ProjectFileError("is truncated: some audio is missing from the end of the file", path)
+        e = doc["blocks"][uid]
+        ch, frames, off = e["channels"], e["frames"], e["offset"]
         levels = []
         for lvl in e.get("summaries", []):
-            bins = int(lvl["bins"])
-            arr = mapped.region(int(lvl["offset"]), 3 * ch, bins).reshape(3, ch, bins)
-            levels.append(SummaryLevel(int(lvl["bin_frames"]), arr[0], arr[1], arr[2]))
-        b = Block(ch, frames, F32Backing(mapped, off, ch, frames), tuple(levels) or None, uid=uid)
+            bins = lvl["bins"]
+            arr = mapped.region(lvl["offset"], 3 * ch, bins).reshape(3, ch, bins)
+            levels.append(SummaryLevel(lvl["bin_frames"], arr[0], arr[1], arr[2]))
+        backing = F32Backing(mapped, off, ch, frames)
+        summaries: tuple[SummaryLevel, ...] | None = tuple(levels) or None
+        data = backing.read(0, frames)
+        if not np.isfinite(data).all():
+            # Like NaN on import: silence in its place, and say so.
+            bad = int(np.count_nonzero(~np.isfinite(data)))
+            nonfinite[0] += bad
+            clean = np.nan_to_num(data, nan=0.0, posinf=0.0, neginf=0.0)
+            w = default_store().writer(ch)
+            w.write_block(clean)  # one block of the same shape
+            blk = w.finish()[0]
+            b = Block(ch, frames, blk.backing, blk.summaries, uid=uid, digest=blk.digest)
+        else:
+            if summaries is not None and not all(np.isfinite(x).all() for lv in summaries
+                                                 for x in (lv.mins, lv.maxs, lv.sumsq)):
+                summaries = compute_summaries(data)
+            b = Block(ch, frames, backing, summaries, uid=uid, digest=e.get("digest"))
+        backing.release(0, frames)
         blocks[uid] = b
+        if ctx is not None:
+            ctx.check()
         return b
 
     try:
-        return project_from_dict(doc["project"], resolve)
+        project = project_from_dict(doc["project"], resolve)
     except ProjectFileError:
         raise
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ProjectFileError(f"is damaged ({exc})", path) from None
+    except (KeyError, TypeError, ValueError, IndexError, OverflowError, RecursionError) as exc:
+        raise ProjectFileError(f"is damaged ({str(exc)[:120]})", path) from None
+    if nonfinite[0] and warnings is not None:
+        warnings.append(f"{path}: replaced {nonfinite[0]} NaN/infinite samples with silence")
+    return project

@@ -10,6 +10,7 @@ behind, which is what crash recovery reads.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .blocks import BLOCK_FRAMES, Block, F32Backing, MappedFile, compute_summaries
+from .blocks import BLOCK_FRAMES, Block, F32Backing, MappedFile, compute_summaries, digest_of
 from .errors import SeedwaveError
 from .task import TaskContext
 
@@ -46,7 +47,7 @@ class BlockWriter:
         self._fh = open(self.path, "wb")  # noqa: SIM115 - closed in finish()/abort()
         self._buf = np.empty((channels, block_frames), np.float32)
         self._fill = 0
-        self._pending: list[tuple[int, int, tuple]] = []  # (offset, frames, summaries)
+        self._pending: list[tuple[int, int, tuple, str]] = []  # (offset, frames, summaries, digest)
         self._offset = 0
         self.frames = 0
 
@@ -86,7 +87,7 @@ class BlockWriter:
         except OSError as exc:
             self.abort()
             raise SeedwaveError(f"cannot write audio cache ({exc.strerror or exc})", self.path) from exc
-        self._pending.append((self._offset, frames, summaries))
+        self._pending.append((self._offset, frames, summaries, digest_of(data)))
         self._offset += data.nbytes
 
     def finish(self) -> list[Block]:
@@ -100,8 +101,8 @@ class BlockWriter:
             return []
         mapped = MappedFile(self.path, temporary=True)
         blocks = [
-            Block(self.channels, frames, F32Backing(mapped, off, self.channels, frames), summ)
-            for off, frames, summ in self._pending
+            Block(self.channels, frames, F32Backing(mapped, off, self.channels, frames), summ, digest=digest)
+            for off, frames, summ, digest in self._pending
         ]
         self._pending = []
         return blocks
@@ -124,6 +125,10 @@ class BlockStore:
         self.folder = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=base))
         (self.folder / "owner").write_text(str(os.getpid()))
         self._lock = threading.Lock()
+        #: Blocks the last recovery journal refers to. Holding them keeps their cache
+        #: files on disk until the next journal no longer needs them (an undo and a
+        #: new edit would otherwise delete audio the journal still points at).
+        self.journal_blocks: frozenset[Block] = frozenset()
 
     def new_file_path(self) -> Path:
         return self.folder / f"{uuid.uuid4().hex}.f32"
@@ -158,10 +163,19 @@ class BlockStore:
         copies = w.finish()
         for b, c in zip(todo, copies, strict=True):
             b.replace_backing(c.backing)
+            if b.digest is None:
+                b.digest = c.digest
 
     def close(self) -> None:
         """Remove the session folder (at a clean exit; blocks must be dead by then)."""
+        self.journal_blocks = frozenset()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+    def close_unless_journal(self) -> None:
+        """Remove the session folder at exit unless it holds a recovery journal
+        (work to recover after an unclean exit)."""
+        if not (self.folder / "recovery.json").exists():
+            self.close()
 
 
 _default: BlockStore | None = None
@@ -174,6 +188,9 @@ def default_store() -> BlockStore:
     with _default_lock:
         if _default is None:
             _default = BlockStore()
+            # Command-line runs and scripts leave no empty session folder behind;
+            # a folder with a recovery journal stays (an unclean exit of the app).
+            atexit.register(_default.close_unless_journal)
         return _default
 
 
