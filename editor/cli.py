@@ -5,8 +5,10 @@
     seedwave info FILE...
     seedwave render PROJECT OUT [--format F --rate R --bits B --lufs L ...]
     seedwave convert IN OUT [--format F --rate R --bits B --channels C ...]
-    seedwave apply EFFECT IN OUT [--set name=value ...] [--device auto|cuda|cpu]
+    seedwave apply EFFECT_OR_CHAIN IN OUT [--set name=value ...] [--device auto|cuda|cpu]
     seedwave effects
+    seedwave batch EFFECT_OR_CHAIN INPUT... --out DIR [--workers N] [--ray ADDRESS] ...
+    seedwave chains
     seedwave models [list | import FILE --model NAME | verify [FILES...]]
 
 A user error prints one line, ``seedwave: error: <file>: <problem>``, and exits
@@ -23,7 +25,7 @@ from pathlib import Path
 
 from . import __version__
 
-SUBCOMMANDS = ("info", "render", "convert", "apply", "effects", "demo", "models")
+SUBCOMMANDS = ("info", "render", "convert", "apply", "effects", "demo", "models", "batch", "chains")
 EXIT_USER_ERROR = 2
 
 
@@ -229,6 +231,10 @@ def cmd_effects(args: argparse.Namespace) -> int:
 
 def cmd_apply(args: argparse.Namespace) -> int:
     from .effects.apply_file import apply_to_file
+    from .jobs.batch_cli import cmd_apply_chain, is_chain_arg
+
+    if is_chain_arg(args.effect):
+        return cmd_apply_chain(args)
 
     values: dict[str, str] = {}
     for item in args.set or []:
@@ -236,7 +242,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
             return _fail(f"--set expects name=value, got {item!r}")
         k, _, v = item.partition("=")
         values[k.strip()] = v.strip()
-    for opt in ("start", "end", "seconds"):
+    for opt in ("start", "end", "seconds", "low_hz", "high_hz"):
         v = getattr(args, opt)
         if v is not None:
             values[opt] = str(v)
@@ -280,6 +286,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     secs = project.end / project.sample_rate
     print(f"wrote {out}: the demo project, {len(project.tracks)} tracks, {secs:.1f} s")
     return 0
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from .jobs.batch_cli import cmd_batch as run
+
+    return run(args)
+
+
+def cmd_chains(args: argparse.Namespace) -> int:
+    from .jobs.batch_cli import cmd_chains as run
+
+    return run(args)
 
 
 # --------------------------------------------------------------------------- GUI
@@ -342,11 +360,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", type=float, help="range start in seconds (effects that take one)")
     p.add_argument("--end", type=float, help="range end in seconds (effects that take one)")
     p.add_argument("--seconds", type=float, help="length in seconds (extend)")
+    p.add_argument("--low-hz", type=float, help="lowest frequency of a spectral selection (spectral effects)")
+    p.add_argument("--high-hz", type=float, help="highest frequency of a spectral selection (spectral effects)")
     p.add_argument("--bits", choices=["16", "24", "32", "float"],
                    help="output sample format (default: the input's, where the output format has it)")
     p.add_argument("--quiet", "-q", action="store_true")
 
     sub.add_parser("effects", help="list effects and their parameters")
+    from .jobs.batch_cli import add_parsers as add_batch_parsers
+
+    add_batch_parsers(sub)
 
     p = sub.add_parser("models", help="list, import (verified) and verify model files, e.g. on offline machines")
     msub = p.add_subparsers(dest="action")
@@ -398,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
         "effects": cmd_effects,
         "demo": cmd_demo,
         "models": cmd_models,
+        "batch": cmd_batch,
+        "chains": cmd_chains,
     }
     from .core.errors import Cancelled, SeedwaveError
 
