@@ -29,6 +29,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from ..core.errors import Cancelled, SeedwaveError
+from ..core.eta import EtaEstimator
 from ..core.task import TaskContext
 
 
@@ -87,6 +88,7 @@ class Job(QObject):
         self.started_at: float | None = None
         self.ended_at: float | None = None
         self._last_emit = 0.0
+        self._eta = EtaEstimator()
         self._done_event = threading.Event()
 
     # -- owner API ---------------------------------------------------------------
@@ -102,11 +104,11 @@ class Job(QObject):
         return self.state in (JobState.QUEUED, JobState.RUNNING)
 
     def eta(self) -> float | None:
-        """Seconds left, estimated from progress so far."""
-        if self.state is not JobState.RUNNING or not self.started_at or self.fraction <= 0.02:
+        """Seconds left, from the throughput measured over the last few seconds of progress
+        (None until enough has been seen to be honest; see :mod:`editor.core.eta`)."""
+        if self.state is not JobState.RUNNING:
             return None
-        elapsed = time.monotonic() - self.started_at
-        return elapsed * (1.0 - self.fraction) / self.fraction
+        return self._eta.eta()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the job has ended (for tests and shutdown)."""
@@ -114,6 +116,7 @@ class Job(QObject):
 
     # -- worker side ---------------------------------------------------------------
     def _report(self, fraction: float, message: str) -> None:
+        self._eta.update(fraction)
         self.fraction = fraction
         self.message = message
         now = time.monotonic()
