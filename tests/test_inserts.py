@@ -75,6 +75,19 @@ class TestLookahead(Effect):
         return LATENCY
 
 
+class TestLimiter(Effect):
+    """A real lookahead limiter (pedalboard holds its latency back at the start of a stream)."""
+
+    id = "test_limiter"
+    title = "Test limiter"
+
+    def make_board(self, params, sample_rate):
+        return pedalboard.Pedalboard([pedalboard.BrickwallLimiter(ceiling_db=-0.5, lookahead_ms=5.0)])
+
+    def board_latency(self, params, sample_rate):
+        return int(round(5.0 * sample_rate / 1000))
+
+
 class TestWholeFile(Effect):
     """An effect that needs the whole recording (like the AI effects)."""
 
@@ -88,7 +101,7 @@ class TestWholeFile(Effect):
 @pytest.fixture(autouse=True)
 def _effects():
     reg = registry()
-    for cls in (TestEq, TestComp, TestReverb, TestLookahead, TestWholeFile):
+    for cls in (TestEq, TestComp, TestReverb, TestLookahead, TestLimiter, TestWholeFile):
         reg.register(cls)
 
 
@@ -243,24 +256,25 @@ def test_one_pass_and_1024_frame_blocks_give_the_same_audio(store):
     assert np.abs(render(p, 0, total) - whole).max() < 1e-6
 
 
-def test_chains_with_latency_are_compensated_so_tracks_stay_aligned(store):
-    data = _music(0.5, 7)
+@pytest.mark.parametrize(("effect", "latency"), [("test_lookahead", LATENCY), ("test_limiter", 240)])
+def test_chains_with_latency_are_compensated_so_tracks_stay_aligned(store, effect, latency):
+    data = 0.5 * _music(0.5, 7)  # under the limiter's ceiling: it only delays
     seq = _seq(store, data)
     plain = Track("plain", (Clip(seq, 1000),))
-    late = Track("late", (Clip(seq, 1000),), inserts=_chain("test_lookahead"))
+    late = Track("late", (Clip(seq, 1000),), inserts=_chain(effect))
     p = Project(RATE, (plain, late))
     total = p.end + 2000
     out = np.concatenate([c.copy() for _pos, c in render_chunks(p, 0, total, chunk=1024)], axis=1)
     alone = render(Project(RATE, (plain,)), 0, total)
     assert np.abs(out - 2 * alone).max() < 1e-5  # sample-aligned: the two copies add up exactly
     with Renderer(p) as r:
-        assert r.latency == LATENCY
-    # Without compensation the copies would be LATENCY frames apart and not double.
+        assert r.latency == latency
+    # Without compensation the copies would be ``latency`` frames apart and not double.
     shifted = alone.copy()
-    shifted[:, LATENCY:] += alone[:, :-LATENCY]
-    assert np.abs(out - shifted).max() > 0.1
+    shifted[:, latency:] += alone[:, :-latency]
+    assert np.abs(out - shifted).max() > 0.05
     # A latency on the master chain keeps the mix on the timeline too.
-    pm = Project(RATE, (plain,), master_inserts=_chain("test_lookahead"))
+    pm = Project(RATE, (plain,), master_inserts=_chain(effect))
     assert np.abs(render(pm, 0, total) - alone).max() < 1e-6
 
 

@@ -122,14 +122,34 @@ class BoardProcessor:
         self.sample_rate = sample_rate
         self.board = effect.make_board(params, sample_rate)  # type: ignore[attr-defined]
         self.latency = self._latency(params)
+        self._queue: np.ndarray | None = None  # output beyond what the last block asked for
 
     def _latency(self, params: dict[str, Any]) -> int:
         fn = getattr(self.effect, "board_latency", None)
         return int(fn(params, self.sample_rate)) if callable(fn) else 0
 
     def process(self, x: np.ndarray) -> np.ndarray:
-        y = self.board(np.ascontiguousarray(x, np.float32), self.sample_rate, reset=False)
-        return np.asarray(y, np.float32)
+        channels, n = x.shape
+        block = np.ascontiguousarray(x, np.float32)
+        if n <= channels:
+            # Pedalboard tells channels from frames by the shape; a block this small
+            # (only ever the last one of a range) is padded with silence to stay unambiguous.
+            block = np.pad(block, ((0, 0), (0, channels + 1 - n)))
+        y = np.asarray(self.board(block, float(self.sample_rate), reset=False), np.float32)
+        if y.shape[1] > n and n <= channels:
+            y = y[:, :n]
+        if self._queue is not None:
+            y = np.concatenate([self._queue, y], axis=1)
+            self._queue = None
+        if y.shape[1] < n:
+            # Pedalboard holds back a plugin's own latency at the start of a stream
+            # (short blocks until primed); silence in front keeps every block full
+            # size, so the board's delay is that latency (``board_latency``).
+            y = np.concatenate([np.zeros((channels, n - y.shape[1]), np.float32), y], axis=1)
+        elif y.shape[1] > n:
+            self._queue = y[:, n:]
+            y = y[:, :n]
+        return y
 
     def update(self, step: ChainStep) -> bool:
         params = type(self.effect).resolve_params(step.param_dict)
@@ -142,6 +162,7 @@ class BoardProcessor:
 
     def reset(self) -> None:
         self.board.reset()
+        self._queue = None
 
 
 class StatelessProcessor:
