@@ -198,6 +198,12 @@ class Effect:
         """Models this run will need (default: all declared, if ``needs_model``)."""
         return self.models if self.needs_model else ()
 
+    def memory_scales_with_window(self, params: dict[str, Any]) -> bool:
+        """Whether a shorter window needs less device memory. False for models that work
+        in fixed segments whatever the window (HTDemucs): after a GPU out-of-memory
+        error the runner then moves to the CPU at once instead of retrying smaller windows."""
+        return True
+
     def describe_run(self, params: dict[str, Any]) -> str:
         """Short label for history entries: the title and non-default parameters."""
         changed = [f"{p.name}={params[p.name]}" for p in self.params

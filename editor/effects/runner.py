@@ -7,9 +7,19 @@ window's first frames lack left context, its last frames right context). Output
 streams into new blocks, so an hour of audio never sits in memory.
 
 Also here: resampling to and from the effect's native rate with soxr, running
-torch effects under ``torch.inference_mode()``, and the GPU out-of-memory policy:
-retry the window with half the chunk size, down to a floor, then move to the CPU
-and tell the user.
+torch effects under ``torch.inference_mode()``, and the device policy. When a
+window fails on a GPU:
+
+* out of memory, for an effect whose memory shrinks with the window: retry
+  with half the chunk size, down to a floor, then move to the CPU;
+* out of memory for a model that works in fixed segments whatever the window
+  (``Effect.memory_scales_with_window`` is False: HTDemucs), or any other error
+  on the device (a driver error, a failed kernel, a GPU build that is missing):
+  move to the CPU straight away and say why. If the window fails on the CPU
+  too, that error is the run's error.
+
+Whatever the outcome, the GPU memory torch caches for the run is given back when
+it ends, and models idle for a while are dropped (:mod:`.resident`).
 """
 
 from __future__ import annotations
@@ -24,12 +34,14 @@ from typing import Any
 import numpy as np
 import soxr
 
+from ..core.errors import Cancelled, SeedwaveError
 from ..core.sequence import AudioSeq
 from ..core.store import BlockStore, default_store
 from ..core.task import TaskContext
 from .base import Effect, EffectContext, EffectError, EffectResult, ModelSpec
-from .device import free_gpu_memory, is_out_of_memory
+from .device import is_out_of_memory
 from .models import ModelManager
+from .resident import end_of_run, release_device_memory, resident
 
 MIN_CHUNK_SECONDS = 2.0
 RESAMPLE_PIECE_SECONDS = 5.0  # long windows are resampled in pieces, checking for cancel between them
@@ -188,56 +200,71 @@ def run_effect(
     tails: dict[str, np.ndarray] | None = None
     started = time.monotonic()
     pos = 0
+    start_device = ctx.device
     try:
-        while pos < n_total:
-            ctx.check()
-            w_end = min(n_total, pos + hop + overlap)
-            if w_end + overlap >= n_total and effect.chunk_seconds is not None:
-                w_end = n_total  # absorb a short last window
-            x = source.read(pos, w_end)
-            sub = ctx.scoped(ctx.sub(pos / n_total, w_end / n_total)) if hasattr(ctx, "sub") else ctx
-            try:
-                y = _call(effect, x, rate, params, sub)
-            except Exception as exc:  # noqa: BLE001 - only OOM is handled here
-                if not is_out_of_memory(exc):
+        with resident.busy():
+            while pos < n_total:
+                ctx.check()
+                w_end = min(n_total, pos + hop + overlap)
+                if w_end + overlap >= n_total and effect.chunk_seconds is not None:
+                    w_end = n_total  # absorb a short last window
+                x = source.read(pos, w_end)
+                sub = ctx.scoped(ctx.sub(pos / n_total, w_end / n_total)) if hasattr(ctx, "sub") else ctx
+                try:
+                    y = _call(effect, x, rate, params, sub)
+                except (SeedwaveError, Cancelled):
                     raise
-                free_gpu_memory()
-                if hop > min_hop and effect.chunk_seconds is not None:
-                    hop = max(min_hop, hop // 2)
-                    ctx.warn(f"{effect.title}: the GPU ran out of memory; retrying with "
-                             f"{hop / rate:.0f} s chunks")
-                    continue
-                if ctx.device != "cpu":
-                    ctx.device = "cpu"
+                except Exception as exc:  # noqa: BLE001 - the device policy (module docstring)
+                    if ctx.device == "cpu":
+                        if is_out_of_memory(exc) or isinstance(exc, MemoryError):
+                            raise EffectError("ran out of memory even on the CPU") from None
+                        raise
+                    release_device_memory()
+                    oom = is_out_of_memory(exc)
+                    if (oom and hop > min_hop and effect.chunk_seconds is not None
+                            and effect.memory_scales_with_window(params)):
+                        hop = max(min_hop, hop // 2)
+                        ctx.warn(f"{effect.title}: the GPU ran out of memory; retrying with "
+                                 f"{hop / rate:.0f} s chunks")
+                        continue
+                    if oom:
+                        why = ("the GPU ran out of memory even with small chunks"
+                               if effect.memory_scales_with_window(params) else
+                               "the GPU ran out of memory (this model needs the same memory for any window)")
+                    else:
+                        first = (str(exc).strip().splitlines() or [""])[0][:200]
+                        why = f"the GPU failed ({type(exc).__name__}{': ' + first if first else ''})"
                     ctx.info["device_fallback"] = "cpu"
-                    ctx.warn(f"{effect.title}: the GPU ran out of memory even with small chunks; "
-                             "finishing on the CPU")
+                    ctx.info["device_error"] = why
+                    ctx.device = "cpu"
+                    ctx.warn(f"{effect.title}: {why}; finishing on the CPU")
                     continue
-                raise EffectError("ran out of memory even on the CPU") from None
-            if tails is not None:
-                for name in names:
-                    t = tails[name]
-                    k = min(t.shape[1], y[name].shape[1])
-                    ramp = ((np.arange(k, dtype=np.float32) + 0.5) / k)[None, :]
-                    head = y[name][:, :k]
-                    # head + (tail - head)·(1 − ramp): the linear cross-fade, written so
-                    # that windows which agree (a pointwise effect) give their value exactly.
-                    y[name][:, :k] = head + (t[:, :k] - head) * (1.0 - ramp)
-            if w_end < n_total:
-                keep = hop
-                for name in names:
-                    sinks[name].write(y[name][:, :keep])
-                tails = {name: y[name][:, keep:].copy() for name in names}
-                pos += hop
-            else:
-                for name in names:
-                    sinks[name].write(y[name])
-                pos = n_total
-            ctx.progress(pos / n_total, effect.title)
+                if tails is not None:
+                    for name in names:
+                        t = tails[name]
+                        k = min(t.shape[1], y[name].shape[1])
+                        ramp = ((np.arange(k, dtype=np.float32) + 0.5) / k)[None, :]
+                        head = y[name][:, :k]
+                        # head + (tail - head)·(1 − ramp): the linear cross-fade, written so
+                        # that windows which agree (a pointwise effect) give their value exactly.
+                        y[name][:, :k] = head + (t[:, :k] - head) * (1.0 - ramp)
+                if w_end < n_total:
+                    keep = hop
+                    for name in names:
+                        sinks[name].write(y[name][:, :keep])
+                    tails = {name: y[name][:, keep:].copy() for name in names}
+                    pos += hop
+                else:
+                    for name in names:
+                        sinks[name].write(y[name])
+                    pos = n_total
+                ctx.progress(pos / n_total, effect.title)
     except BaseException:
         for s in sinks.values():
             s.abort()
         raise
+    finally:
+        end_of_run(start_device)
     outs = {name: s.finish(source.channels) for name, s in sinks.items()}
     audio = outs[""] if not effect.outputs else outs
     provenance = {

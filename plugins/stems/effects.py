@@ -66,6 +66,10 @@ class _StemsBase(Effect):
         """The checkpoint files the chosen model needs (none for the bundled Spleeter)."""
         return get_model(params.get("model", "spleeter")).files
 
+    def memory_scales_with_window(self, params: dict[str, Any]) -> bool:
+        """HTDemucs runs fixed-length segments: a smaller window does not need less memory."""
+        return get_model(params.get("model", "spleeter")).engine != "demucs"
+
     def _separate(self, audio: np.ndarray, sample_rate: int, params: dict[str, Any],
                   context: EffectContext) -> dict[str, np.ndarray]:
         from .engine import fold_to, separate_window

@@ -28,6 +28,7 @@ import soxr
 
 from editor.effects.base import EffectContext, EffectError
 from editor.effects.models import ModelManager
+from editor.effects.resident import resident
 
 from . import dsp_split
 from .cache import audio_key, stem_cache
@@ -84,6 +85,7 @@ def _load(model: SeparationModel, ctx: EffectContext, title: str) -> Any:
     with _load_lock:
         hit = _loaded.get(key)
         if hit is not None:
+            resident.touch("stems")
             return hit
         _loaded.clear()
         ctx.progress(0.0, f"Loading {model.title}")
@@ -96,13 +98,20 @@ def _load(model: SeparationModel, ctx: EffectContext, title: str) -> Any:
 
             obj = load_demucs(paths, model.weights, model.segment)
         _loaded[key] = obj
-        return obj
+    # Dropped after a while unused, and its GPU memory given back (editor.effects.resident).
+    resident.keep("stems", _drop_loaded, ctx.device)
+    return obj
+
+
+def _drop_loaded() -> None:
+    with _load_lock:
+        _loaded.clear()
 
 
 def unload_models() -> None:
     """Free the loaded model (settings change, memory pressure, tests)."""
-    with _load_lock:
-        _loaded.clear()
+    _drop_loaded()
+    resident.forget("stems")
 
 
 def _resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
