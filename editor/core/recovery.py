@@ -100,6 +100,7 @@ def write_journal(store: BlockStore, project: Project, path: Path | None, modifi
 
     doc = {
         "format": FORMAT,
+        "serial": store.journal_serial + 1,
         "saved_at": time.time(),
         "pid": os.getpid(),
         "path": str(path) if path else None,
@@ -122,6 +123,7 @@ def write_journal(store: BlockStore, project: Project, path: Path | None, modifi
                                target) from None
     # From now on these blocks (and so their files) live at least until the next journal.
     store.journal_blocks = frozenset(used)
+    store.journal_serial += 1
     return target
 
 

@@ -129,6 +129,8 @@ class BlockStore:
         #: files on disk until the next journal no longer needs them (an undo and a
         #: new edit would otherwise delete audio the journal still points at).
         self.journal_blocks: frozenset[Block] = frozenset()
+        #: How many journals this session has written (recorded in each, as ``serial``).
+        self.journal_serial = 0
 
     def new_file_path(self) -> Path:
         return self.folder / f"{uuid.uuid4().hex}.f32"
