@@ -93,6 +93,7 @@ class BatchReport:
     backend: str
     report_path: Path | None = None
     cancelled: bool = False
+    notes: list[str] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.items if r.status == status)
@@ -120,7 +121,7 @@ class BatchReport:
                 f"{_clock(self.audio_seconds)} of audio in {_clock(self.seconds)}")
         if speed:
             text += f" ({speed:.1f} audio hours per hour)"
-        return text
+        return "; ".join([text, *self.notes])
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -252,6 +253,7 @@ class BatchRunner:
         self.gpus_per_task = gpus_per_task
         self.max_retries = max_retries
         self._cancel = threading.Event()
+        self.notes: list[str] = []  # things the whole run should say (e.g. GPU effects ran on CPUs)
         self.progress = BatchProgress(0)
         self._results: dict[str, ItemResult] = {}
         self._items: dict[str, BatchItem] = {}
@@ -359,7 +361,8 @@ class BatchRunner:
                                                    chain_sha256=self.chain_sha256)
         ordered = [r for r in early] + [self._results[it.key] for it in items]
         report = BatchReport(self.spec, self.chain_sha256, self.out_dir, ordered, started,
-                             time.monotonic() - self._t0, self.backend, cancelled=self.cancelled)
+                             time.monotonic() - self._t0, self.backend, cancelled=self.cancelled,
+                             notes=list(self.notes))
         write_report(report, self.report_format)
         return report
 

@@ -171,6 +171,11 @@ def assemble(spec_json: str, src: str, out: str, parts: list[dict[str, Any]]) ->
         for p in parts:
             with contextlib.suppress(OSError, KeyError):
                 Path(p["part"]).unlink()
+        if parts and parts[0].get("part"):
+            folder = Path(parts[0]["part"]).parent
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+                folder.parent.rmdir()  # the parts folder, once no other file uses it
     res["seconds"] = round(time.monotonic() - t0 + sum(p.get("seconds", 0.0) for p in parts), 3)
     return res
 

@@ -1,0 +1,149 @@
+"""``seedwave batch`` on this machine: a folder tree with a bad file, the report,
+resume, worker processes, and the runner API the File > Batch dialog uses."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from editor.cli import main
+from editor.core.chain import Chain, ChainStep
+from editor.effects.chainfile import ChainSpec, save_chain
+from editor.jobs.batch import BatchProgress, BatchRunner
+from tests.audiogen import noise, sines, write
+
+CHAIN = {"seedwave_chain": 1, "name": "clean", "steps": [
+    {"effect": "denoise", "params": {"engine": "rnnoise", "strength": 20.0}},
+    {"effect": "loudness", "params": {"lufs": -20.0, "true_peak": -1.0}},
+]}
+
+
+def make_tree(root: Path) -> dict[str, Path]:
+    """in/one.wav, in/sub/two.flac (stereo), in/sub/deeper/three.wav, a corrupt file and a text file."""
+    (root / "in" / "sub" / "deeper").mkdir(parents=True)
+    files = {
+        "one.wav": write(root / "in" / "one.wav", sines(seconds=1.5) + noise(1.5, channels=1, amp=0.02)),
+        "sub/two.flac": write(root / "in" / "sub" / "two.flac", sines(seconds=1.0, channels=2) + noise(1.0)),
+        "sub/deeper/three.wav": write(root / "in" / "sub" / "deeper" / "three.wav",
+                                      sines(freqs=(440.0,), seconds=2.0), subtype="PCM_16"),
+    }
+    (root / "in" / "sub" / "broken.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunk")
+    (root / "in" / "notes.txt").write_text("not audio")
+    return files
+
+
+def report(out: Path) -> dict:
+    return json.loads((out / "seedwave-batch.json").read_text())
+
+
+def outputs(out: Path) -> list[str]:
+    return sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
+def test_folder_tree_bad_file_fails_alone_and_resume_skips_done(tmp_path, capsys):
+    make_tree(tmp_path)
+    chain = tmp_path / "clean.swchain"
+    chain.write_text(json.dumps(CHAIN))
+    out = tmp_path / "out"
+    args = ["batch", str(chain), str(tmp_path / "in"), "--out", str(out), "--workers", "1", "--quiet"]
+    assert main(args) == 1
+    cap = capsys.readouterr()
+    broken = str(tmp_path / "in" / "sub" / "broken.wav")
+    assert f"seedwave: error: {broken}: " in cap.err and "3 done, 1 failed" in cap.out
+    # Relative paths kept; only audio files taken from folders; the report sits in DIR.
+    assert outputs(out) == ["one.wav", "seedwave-batch.json", "sub/deeper/three.wav", "sub/two.flac"]
+    rep = report(out)
+    by_input = {Path(i["input"]).relative_to(tmp_path / "in").as_posix(): i for i in rep["items"]}
+    assert set(by_input) == {"one.wav", "sub/two.flac", "sub/deeper/three.wav", "sub/broken.wav"}
+    bad = by_input["sub/broken.wav"]
+    assert bad["status"] == "failed" and broken in bad["error"] and "\n" not in bad["error"]
+    for name in ("one.wav", "sub/two.flac", "sub/deeper/three.wav"):
+        item = by_input[name]
+        assert item["status"] == "done" and item["error"] == "" and item["seconds"] > 0
+        assert item["output"] == str(out / name)
+        assert [p["effect"] for p in item["provenance"]] == ["denoise", "loudness"]
+        assert item["provenance"][0]["engine"] == "rnnoise"
+    # Formats and depths follow the inputs: stereo FLAC stays stereo FLAC, 16-bit WAV stays 16-bit.
+    assert sf.info(str(out / "sub" / "two.flac")).channels == 2
+    assert sf.info(str(out / "sub" / "deeper" / "three.wav")).subtype == "PCM_16"
+
+    # Second run: nothing redone but the failure; outputs untouched.
+    mtimes = {p: (out / p).stat().st_mtime_ns for p in ("one.wav", "sub/two.flac", "sub/deeper/three.wav")}
+    assert main(args) == 1
+    assert "3 skipped" in capsys.readouterr().out
+    assert {p: (out / p).stat().st_mtime_ns for p in mtimes} == mtimes
+    assert [i["status"] for i in report(out)["items"]].count("skipped") == 3
+
+    # A changed input is redone; so is everything when the chain changes.
+    write(tmp_path / "in" / "one.wav", sines(seconds=1.0))
+    os.utime(tmp_path / "in" / "one.wav", ns=(1, 1))
+    (tmp_path / "in" / "sub" / "broken.wav").unlink()
+    assert main(args) == 0
+    statuses = {Path(i["input"]).name: i["status"] for i in report(out)["items"]}
+    assert statuses == {"one.wav": "done", "two.flac": "skipped", "three.wav": "skipped"}
+    assert sf.info(str(out / "one.wav")).frames == 48000
+    assert main([*args, "--set", "strength=10"]) == 0
+    assert {i["status"] for i in report(out)["items"]} == {"done"}
+
+
+def test_worker_processes_and_csv_report(tmp_path, capsys):
+    files = make_tree(tmp_path)
+    out = tmp_path / "out"
+    code = main(["batch", "denoise", str(tmp_path / "in" / "sub"), str(files["one.wav"]), "--out", str(out),
+                 "--set", "engine=rnnoise", "--workers", "2", "--format", "flac", "--report", "csv", "--quiet"])
+    assert code == 1
+    assert outputs(out) == ["deeper/three.flac", "one.flac", "seedwave-batch.csv", "two.flac"]
+    import csv
+
+    rows = list(csv.DictReader((out / "seedwave-batch.csv").open()))
+    assert sorted(r["status"] for r in rows) == ["done", "done", "done", "failed"]
+    assert all(json.loads(r["provenance"])[0]["effect"] == "denoise" for r in rows if r["status"] == "done")
+    assert not list(out.rglob("*.part"))
+
+
+def test_runner_api_progress_cancel_and_no_half_files(tmp_path):
+    """What the File > Batch dialog drives: progress callbacks, per-file results, cancel, report."""
+    (tmp_path / "in").mkdir()
+    for i in range(4):
+        write(tmp_path / "in" / f"f{i}.wav", sines(seconds=1.0) + noise(1.0, channels=1))
+    spec = ChainSpec(Chain((ChainStep.make("denoise", {"engine": "rnnoise"}),)))
+    seen: list[BatchProgress] = []
+    items = []
+
+    def on_item(r):
+        items.append(r)
+        if len(items) == 2:
+            runner.cancel()
+
+    runner = BatchRunner(spec, [tmp_path / "in"], tmp_path / "out", workers=1,
+                         on_progress=lambda p: seen.append(BatchProgress(**vars(p))), on_item=on_item)
+    rep = runner.run()
+    assert rep.cancelled and not rep.ok
+    assert [r.status for r in rep.items] == ["done", "done", "cancelled", "cancelled"]
+    assert seen[-1].done == 2 and seen[-1].total == 4 and seen[-1].speed is not None and seen[-1].eta is not None
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")) == \
+           ["f0.wav", "f1.wav", "seedwave-batch.json"]
+    # Resuming finishes only what is left.
+    rep2 = BatchRunner(spec, [tmp_path / "in"], tmp_path / "out", workers=1).run()
+    assert [r.status for r in rep2.items] == ["skipped", "skipped", "done", "done"] and rep2.ok
+
+
+def test_missing_ray_or_bad_arguments_are_one_line(tmp_path, capsys):
+    write(tmp_path / "a.wav", sines(seconds=0.5))
+    assert main(["batch", "no-such-effect", str(tmp_path / "a.wav"), "--out", str(tmp_path / "o")]) == 2
+    assert "neither an effect" in capsys.readouterr().err
+    chain = save_chain(ChainSpec.single("denoise"), tmp_path / "x.swchain")
+    assert main(["batch", str(chain), str(tmp_path / "nope"), "--out", str(tmp_path / "o"), "-q"]) == 1
+    assert "nope: no such file or folder" in capsys.readouterr().err
+
+
+def test_output_over_input_is_refused(tmp_path, capsys):
+    src = write(tmp_path / "a.wav", sines(seconds=0.5))
+    before = src.read_bytes()
+    assert main(["batch", "denoise", str(src), "--out", str(tmp_path), "-q"]) == 1
+    assert "would overwrite the input" in capsys.readouterr().err
+    assert src.read_bytes() == before and np.isfinite(sf.read(str(src))[0]).all()
