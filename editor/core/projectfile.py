@@ -44,7 +44,7 @@ HEADER = struct.Struct("<8sIIQQ")
 HEADER_SIZE = 64
 EXTENSION = ".seedwave"
 #: A save writes the used ranges of a block rounded out to this many frames.
-COMPACT_ALIGN = SUMMARY_LEVELS[-1]
+COMPACT_ALIGN = SUMMARY_LEVELS[0]
 #: The largest index a project file may have (the model of a huge project is a few MB).
 MAX_INDEX_BYTES = 256 << 20
 
@@ -58,8 +58,8 @@ def _referenced(project: Project) -> dict[str, tuple[Block, list[tuple[int, int]
                 if not seg.block.is_silent:
                     ranges.setdefault(seg.block.uid, (seg.block, []))[1].append((seg.start, seg.stop))
     for uid, (block, spans) in ranges.items():
-        # Pieces start and end on the coarsest summary bin, so their summaries are
-        # exactly the block's (the waveform looks the same after a reload).
+        # Pieces start and end on the finest summary bin, so their fine summaries
+        # are exactly the block's (the close-up waveform is identical after a reload).
         spans = sorted((a // COMPACT_ALIGN * COMPACT_ALIGN, min(block.frames, -(-b // COMPACT_ALIGN) * COMPACT_ALIGN))
                        for a, b in spans)
         merged: list[tuple[int, int]] = []
@@ -128,7 +128,7 @@ def save_project(project: Project, path: str | Path, ctx: TaskContext | None = N
                         whole[uid] = (block, offset)
                     else:
                         new_uid, digest = f"{uid.split('@')[0]}@{_new_tag()}", digest_of(data)
-                        summaries = _slice_summaries(block, a, b) or compute_summaries(data)
+                        summaries = compute_summaries(data)
                         pieces.setdefault(uid, []).append((a, b, new_uid))
                     entry: dict[str, Any] = {"channels": block.channels, "frames": b - a, "offset": offset,
                                              "digest": digest}
@@ -171,18 +171,6 @@ def save_project(project: Project, path: str | Path, ctx: TaskContext | None = N
         b.replace_backing(F32Backing(mapped, off, b.channels, b.frames))
         if b.digest is None:
             b.digest = index[uid]["digest"]
-
-
-def _slice_summaries(block: Block, a: int, b: int) -> tuple[SummaryLevel, ...] | None:
-    """The block's summaries over frames [a, b), both on whole coarsest bins (or b at the end)."""
-    if not block.summaries:
-        return None
-    out = []
-    for lvl in block.summaries:
-        w = lvl.bin_frames
-        i0, i1 = a // w, -(-b // w)
-        out.append(SummaryLevel(w, lvl.mins[:, i0:i1], lvl.maxs[:, i0:i1], lvl.sumsq[:, i0:i1]))
-    return tuple(out)
 
 
 def _new_tag() -> str:
