@@ -31,8 +31,10 @@ import contextlib
 import errno
 import math
 import os
+import queue
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -43,6 +45,7 @@ import soundfile as sf
 import soxr
 
 from ..core.errors import AudioFileError, SeedwaveError
+from ..core.limits import check_range
 from ..core.loudness import LoudnessMeter, TruePeakMeter, db_to_gain, gain_to_db
 from ..core.model import Project, Track
 from ..core.task import TaskContext
@@ -51,7 +54,7 @@ from .limiter import TruePeakLimiter
 from .renderer import audible_tracks, render_chunks
 from .writers import MP3_RATES, Mp3Writer, SoundFileWriter, mp3_bitrates, normalise_tags
 
-CHUNK = 1 << 16
+CHUNK = 1 << 17
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 #: How close (LU) the written file must come to a loudness target before the
 #: exporter stops searching for the gain.
@@ -433,6 +436,7 @@ def export_mix(
     start = max(0, int(start))
     if stop <= start:
         raise SeedwaveError("nothing to export: the project or the range is empty")
+    check_range(stop - start, project.sample_rate, "the range to export")  # before anything is written
     playing = audible_tracks(project) if tracks is None else list(tracks)
     if not playing:
         raise SeedwaveError("nothing to export: no track is audible (check mute and solo)")
@@ -474,10 +478,17 @@ def _run_export(project: Project, start: int, stop: int, tracks: list[Track], pl
         meters = _Meters(rate, ch, loudness=measuring, true_peak=measuring)
         quant = Quantizer(plan.quantize_bits, settings.dither) if plan.quantize_bits else None
         writer = _open_writer(plan, tmp, frames_est, settings)
+
+        def write(x: np.ndarray, meters: _Meters = meters, quant: Quantizer | None = quant, writer=writer) -> None:
+            meters.feed(x)
+            writer.write(quant(x) if quant is not None else x)
+
         try:
-            for x in _processed(source(write_ctx, "Exporting"), gain, limiter):
-                meters.feed(x)
-                writer.write(quant(x) if quant is not None else x)
+            # Rendering and encoding overlap: the mix of the next chunk is made
+            # while a second thread meters, quantises and writes this one.
+            with _Overlapped(write) as stage:
+                for x in _processed(source(write_ctx, "Exporting"), gain, limiter):
+                    stage.put(x)
             ctx.check()
             writer.close()
         except BaseException:
@@ -516,6 +527,49 @@ def _run_export(project: Project, start: int, stop: int, tracks: list[Track], pl
         report.warnings.append(f"{quant.clipped} samples clipped at full scale; lower the gain or normalise")
     elif plan.spec.lossy and meters.peak > 1.0:
         report.warnings.append("the peak is above full scale and may distort on playback")
+
+
+class _Overlapped:
+    """Runs ``fn`` on each item in a worker thread, in order, a couple of items
+    behind the producer. An error in ``fn`` is raised in the producer (at the next
+    :meth:`put` or on leaving the ``with`` block); leaving early stops the worker."""
+
+    def __init__(self, fn, depth: int = 2) -> None:
+        self._fn = fn
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="seedwave-export-writer", daemon=True)
+
+    def __enter__(self) -> _Overlapped:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            if self._error is None:
+                try:
+                    self._fn(item)
+                except BaseException as exc:  # noqa: BLE001 - handed to the producer
+                    self._error = exc
+
+    def put(self, item: np.ndarray) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(item)
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None and self._error is None:
+            self._error = exc  # the producer failed: the worker skips what is queued
+        self._queue.put(_STOP)
+        self._thread.join()
+        if exc_type is None and self._error is not None:
+            raise self._error
+
+
+_STOP = object()
 
 
 def _measure_first(source, settings: ExportSettings, plan: _Plan, ctx: TaskContext,
@@ -607,6 +661,8 @@ def export_stems(
     tracks = audible_tracks(project)
     if not tracks:
         raise SeedwaveError("nothing to export: no track is audible (check mute and solo)")
+    check_range((project.end if stop is None else stop) - max(0, start), project.sample_rate,
+                "the range to export")  # before any folder or file is made
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -42,6 +42,8 @@ from ..core.model import Clip, Project, Track
 from .inserts import ChainRunner, InsertError, ProcessorFactory, installed_factory
 
 OUT_CHANNELS = 2
+#: Blocks shorter than this are mixed on one thread (handing work over costs more).
+PARALLEL_MIN_FRAMES = 8192
 
 
 def pan_gains(pan: float) -> tuple[float, float]:
@@ -181,12 +183,6 @@ def render_chunks(project: Project, start: int, stop: int, chunk: int = 1 << 16,
     (one :class:`Renderer` session, so their state flows across chunks)."""
     buf = np.zeros((OUT_CHANNELS, chunk), np.float32)
     pos = start
-    if not project.has_inserts:
-        while pos < stop:
-            n = min(chunk, stop - pos)
-            yield pos, render(project, pos, n, out=buf[:, :n], **kw)
-            pos += n
-        return
     with Renderer(project, factory) as r:
         while pos < stop:
             n = min(chunk, stop - pos)
@@ -236,6 +232,7 @@ class Renderer:
         self._pool: ThreadPoolExecutor | None = None
         self._runners: dict[str, ChainRunner] = {}
         self._master: ChainRunner | None = None
+        self._side: np.ndarray | None = None  # the worker's half of the plain tracks
         self.project = project
         self.set_project(project)
 
@@ -335,25 +332,21 @@ class Renderer:
         jobs = []
         if live:
             if self._threads > 1 and len(live) > 1:
-                if self._pool is None:
-                    self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="seedwave-inserts")
-                jobs = [self._pool.submit(self._run_track, t, start, frames, seamless) for t in live]
+                pool = self._pool_()
+                jobs = [pool.submit(self._run_track, t, start, frames, seamless) for t in live]
             else:
                 jobs = [_Done(self._run_track(t, start, frames, seamless)) for t in live]
-        for track in playing:
-            if track.id in self._runners:
-                continue
-            tg = db_to_gain(track.gain_db)
-            pl, pr = pan_gains(track.pan)
-            if track_outputs is not None:
-                buf = np.zeros((OUT_CHANNELS, frames), np.float32)
-                for clip in _overlapping(track, start, start + frames):
-                    render_clip_into(buf, clip, start, (tg * pl, tg * pr))
-                track_outputs[track.id] = buf
-                out += buf if mg == 1.0 else buf * np.float32(mg)
-            else:
-                for clip in _overlapping(track, start, start + frames):
-                    render_clip_into(out, clip, start, (tg * pl * mg, tg * pr * mg))
+        dry = [t for t in playing if t.id not in self._runners]
+        side = None
+        if (self._threads > 1 and track_outputs is None and len(dry) >= 4
+                and frames >= PARALLEL_MIN_FRAMES):
+            # Half the plain tracks are mixed in a worker (numpy releases the GIL).
+            half = len(dry) // 2
+            side = self._pool_().submit(self._dry_side, dry[half:], start, frames, mg)
+            dry = dry[:half]
+        _mix_dry(out, dry, start, frames, track_outputs, mg)
+        if side is not None:
+            out += side.result()
         for track, job in zip(live, jobs, strict=True):
             y = job.result()
             tg = db_to_gain(track.gain_db)
@@ -363,6 +356,19 @@ class Renderer:
                 track_outputs[track.id] = y
             out += y if mg == 1.0 else y * np.float32(mg)
         return out
+
+    def _pool_(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="seedwave-mix")
+        return self._pool
+
+    def _dry_side(self, tracks: list[Track], start: int, frames: int, mg: float) -> np.ndarray:
+        if self._side is None or self._side.shape[1] < frames:
+            self._side = np.empty((OUT_CHANNELS, frames), np.float32)
+        side = self._side[:, :frames]
+        side[...] = 0.0
+        _mix_dry(side, tracks, start, frames, None, mg)
+        return side
 
     def _run_track(self, track: Track, start: int, frames: int, seamless: bool) -> np.ndarray:
         """One track through its chain, for track-output frames [start, start + frames)."""
@@ -376,6 +382,23 @@ class Renderer:
         y = r.process(track_input(track, want, frames))
         r.next_in = want + frames
         return np.array(y, np.float32, copy=True)
+
+
+def _mix_dry(out: np.ndarray, tracks: list[Track], start: int, frames: int,
+             track_outputs: dict[str, np.ndarray] | None, mg: float) -> None:
+    """Add tracks without inserts into ``out`` (clips straight onto the bus)."""
+    for track in tracks:
+        tg = db_to_gain(track.gain_db)
+        pl, pr = pan_gains(track.pan)
+        if track_outputs is not None:
+            buf = np.zeros((OUT_CHANNELS, frames), np.float32)
+            for clip in _overlapping(track, start, start + frames):
+                render_clip_into(buf, clip, start, (tg * pl, tg * pr))
+            track_outputs[track.id] = buf
+            out += buf if mg == 1.0 else buf * np.float32(mg)
+        else:
+            for clip in _overlapping(track, start, start + frames):
+                render_clip_into(out, clip, start, (tg * pl * mg, tg * pr * mg))
 
 
 class _Done:
