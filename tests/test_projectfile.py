@@ -431,3 +431,210 @@ def test_source_files_are_never_modified(tmp_path, sources, store):
     store.cache_aliases(take.blocks())
     after = {q.name: (_sha(q), q.stat().st_mtime_ns, q.stat().st_size) for q in sorted(sources.iterdir())}
     assert after == before
+
+
+# --------------------------------------------------------------------------- validation at load
+
+
+def _rewrite_index(path: Path, change) -> None:  # noqa: ANN001 - change(doc) edits the index in place
+    import json
+
+    doc = read_index(path)
+    for k in ("_size", "_index_offset"):
+        doc.pop(k, None)
+    change(doc)
+    body = json.dumps(doc).encode() if not isinstance(doc, bytes) else doc
+    data = bytearray(path.read_bytes())
+    _magic, _v, _f, ioff, _ilen = struct.unpack_from("<8sIIQQ", data, 0)
+    data = data[:ioff] + body
+    struct.pack_into("<8sIIQQ", data, 0, b"SEEDWAVE", FORMAT_VERSION, 0, ioff, len(body))
+    path.write_bytes(bytes(data))
+
+
+def _first_clip(doc):  # noqa: ANN001, ANN202
+    return doc["project"]["tracks"][0]["clips"][0]
+
+
+def _first_seg(doc):  # noqa: ANN001, ANN202
+    return next(s for s in _first_clip(doc)["audio"]["segments"] if s[0] != "zero")
+
+
+BAD_INDEXES = {
+    "clip at 2^64": (lambda d: _first_clip(d).update(position=2**64), "limit"),
+    "segment past its block": (lambda d: _first_seg(d).__setitem__(2, 10**9), "outside its block"),
+    "segment backwards": (lambda d: _first_seg(d).__setitem__(1, _first_seg(d)[2]), "outside its block"),
+    "negative block offset": (lambda d: next(iter(d["blocks"].values())).update(offset=-64), "outside the file"),
+    "gain 2^31 dB": (lambda d: _first_clip(d).update(gain_db=2.0**31), "gain_db"),
+    "NaN gain": (lambda d: d["project"]["tracks"][0].update(gain_db=float("nan")), "finite"),
+    "pan 5": (lambda d: d["project"]["tracks"][0].update(pan=5), "pan"),
+    "unknown field": (lambda d: d["project"]["tracks"][0].update(volume=3), "unknown field"),
+    "unknown fade shape": (lambda d: _first_clip(d).update(fade_in_shape="wobble"), "fade shape"),
+    "10^12 frames of silence": (lambda d: _first_clip(d)["audio"]["segments"].append(["zero", 10**12]), "limit"),
+    "clip window past its audio": (lambda d: _first_clip(d).update(length=10**7), "outside its"),
+    "length as text": (lambda d: _first_clip(d).update(length="100"), "whole number"),
+    "tracks missing": (lambda d: d["project"].pop("tracks"), "missing"),
+    "block of 0 channels": (lambda d: next(iter(d["blocks"].values())).update(channels=0), "channels"),
+    "sample rate 0": (lambda d: d["project"].update(sample_rate=0), "sample_rate"),
+    "segment naming no block": (lambda d: _first_seg(d).__setitem__(0, "nope"), "not in the file"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INDEXES))
+def test_a_damaged_or_crafted_index_gives_one_clear_line(saved, case):
+    change, words = BAD_INDEXES[case]
+    _rewrite_index(saved, change)
+    text = _clear_error(saved, words)
+    assert "Traceback" not in text
+
+
+def test_deep_nesting_and_huge_numbers_are_refused_cleanly(saved):
+    data = bytearray(saved.read_bytes())
+    _magic, _v, _f, ioff, _ilen = struct.unpack_from("<8sIIQQ", data, 0)
+    for body in (b"[" * 200_000 + b"]" * 200_000, b'{"project": ' + b"9" * 100_000 + b"}"):
+        out = data[:ioff] + body
+        struct.pack_into("<8sIIQQ", out, 0, b"SEEDWAVE", FORMAT_VERSION, 0, ioff, len(body))
+        saved.write_bytes(bytes(out))
+        _clear_error(saved, "damaged")
+
+
+def test_the_length_limit_can_be_raised(tmp_path, store, monkeypatch):
+    from editor.core.limits import set_max_project_hours
+
+    seq = AudioSeq.from_blocks(store.blocks_from_array(_noise(1, 1000, 1)), 1)
+    far = Project(sample_rate=8000, tracks=(Track("far", (Clip(seq, 8000 * 3600 * 30),)),))
+    path = tmp_path / "far.seedwave"
+    save_project(far, path)
+    _clear_error(path, "limit")
+    monkeypatch.setenv("SEEDWAVE_MAX_PROJECT_HOURS", "48")
+    assert load_project(path).end == far.end
+    monkeypatch.delenv("SEEDWAVE_MAX_PROJECT_HOURS")
+    set_max_project_hours(31)
+    try:
+        assert load_project(path).end == far.end
+    finally:
+        set_max_project_hours(None)
+
+
+def test_export_refuses_a_range_past_the_limit_before_writing(tmp_path, store):
+    from editor.core.errors import SeedwaveError
+    from editor.engine.export import ExportSettings, export_mix, export_stems
+
+    seq = AudioSeq.from_blocks(store.blocks_from_array(_noise(1, 1000, 1)), 1)
+    far = Project(sample_rate=8000, tracks=(Track("far", (Clip(seq, 8000 * 3600 * 30),)),))
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(SeedwaveError, match="project length limit"):
+        export_mix(far, out / "mix.wav", ExportSettings(format="wav"))
+    with pytest.raises(SeedwaveError, match="project length limit"):
+        export_stems(far, out / "stems", ExportSettings(format="wav"))
+    assert list(out.iterdir()) == []
+
+
+def test_nan_audio_in_a_project_becomes_silence_and_is_reported(tmp_path, store):
+    x = _noise(2, 5000, 2)
+    seq = AudioSeq.from_blocks(store.blocks_from_array(x), 2)
+    path = tmp_path / "nan.seedwave"
+    save_project(Project(tracks=(Track("t", (Clip(seq, 0),)),)), path)
+    doc = read_index(path)
+    off = next(iter(doc["blocks"].values()))["offset"]
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<3f", data, off + 400, float("nan"), float("inf"), float("-inf"))
+    path.write_bytes(bytes(data))
+    warnings: list[str] = []
+    p = load_project(path, warnings)
+    mixed = render(p, 0, p.end)
+    assert np.isfinite(mixed).all()
+    got = p.tracks[0].clips[0].audio.read(0, 5000)
+    assert (got[0, 100:103] == 0).all() and got[0, 99] == x[0, 99] and got[0, 103] == x[0, 103]
+    assert warnings == [f"{path}: replaced 3 NaN/infinite samples with silence"]
+    assert np.isfinite(p.tracks[0].clips[0].audio.peak())
+
+
+# --------------------------------------------------------------------------- saving: compaction, errors, leftovers
+
+
+def test_a_save_writes_only_the_audio_in_use(tmp_path, store):
+    x = _noise(2, BLOCK_FRAMES, 3)  # one whole block, 5.5 s
+    seq = AudioSeq.from_blocks(store.blocks_from_array(x), 2)
+    used = 48_000
+    p = Project(tracks=(Track("t", (Clip(seq.slice(10_000, 10_000 + used), 0),)),))
+    path = tmp_path / "small.seedwave"
+    save_project(p, path)
+    audio_bytes = used * 2 * 4
+    assert path.stat().st_size < audio_bytes * 1.1, "about the second in use, not the whole block"
+    np.testing.assert_array_equal(_mix(load_project(path)), _mix(p))
+
+
+def test_size_stays_flat_over_edit_and_save_cycles(tmp_path, store):
+    x = _noise(2, 3 * BLOCK_FRAMES, 5)
+    p = Project(tracks=(Track("t", (Clip(AudioSeq.from_blocks(store.blocks_from_array(x), 2), 0),)),))
+    path = tmp_path / "cycles.seedwave"
+    save_project(p, path)
+    first = path.stat().st_size
+    rng = np.random.default_rng(0)
+    for _ in range(8):
+        p = load_project(path)
+        a = int(rng.integers(0, p.end - 48_000))
+        p = edits.amplify(p, Selection(a, a + 48_000, (p.tracks[0].id,)), 2.0, store)
+        save_project(p, path)
+    assert path.stat().st_size < first * 1.02
+
+
+@pytest.fixture
+def read_only_dir(tmp_path):
+    mnt = tmp_path / "ro"
+    mnt.mkdir()
+    ok = os.geteuid() == 0 and subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(mnt)],
+                                              capture_output=True).returncode == 0
+    yield mnt, ok
+    if ok:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_saving_into_a_read_only_folder_gives_the_clean_error(read_only_dir, rich, monkeypatch):
+    import errno
+    import tempfile
+
+    mnt, mounted = read_only_dir
+    if not mounted:
+        def mkstemp(*a, **k):
+            raise OSError(errno.EROFS, "Read-only file system")
+
+        monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    with pytest.raises(ProjectFileError) as info:
+        save_project(rich, mnt / "x.seedwave")
+    assert "read-only" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_leftovers_of_killed_saves_are_removed_at_the_next_save_and_start(tmp_path, rich):
+    from editor.core import recovery
+
+    folder = tmp_path / "songs"
+    folder.mkdir()
+    dead = folder / ".p.seedwave.999999999-abcd.tmp"
+    dead.write_bytes(b"x" * 1000)
+    other = folder / ".other.seedwave.999999999-abcd.tmp"
+    other.write_bytes(b"x")
+    save_project(rich, folder / "p.seedwave")
+    assert not dead.exists(), "a save removes leftovers of killed saves of the same file"
+    assert other.exists()
+    # A save killed midway: the next start removes its temporary file.
+    path = folder / "q.seedwave"
+    save_project(rich, path)
+    proc = subprocess.run([sys.executable, "-c", _CRASH_SCRIPT, str(path)], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == -9, proc.stderr
+    assert [n for n in os.listdir(folder) if n.startswith(".q.")], "the killed save left its .tmp"
+    recovery.sweep_stale()
+    assert not [n for n in os.listdir(folder) if n.startswith(".q.")]
+
+
+def test_a_command_line_run_leaves_no_session_folder(tmp_path):
+    wav = tmp_path / "a.wav"
+    sf.write(wav, np.zeros((1000, 1), np.float32), RATE)
+    cache = tmp_path / "cache"
+    proc = subprocess.run([sys.executable, "-m", "editor.cli", "convert", str(wav), str(tmp_path / "b.flac")],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT,
+                          env={**os.environ, "SEEDWAVE_CACHE": str(cache), "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr
+    assert not (cache / "sessions").exists() or list((cache / "sessions").iterdir()) == []

@@ -24,6 +24,7 @@ MAX_RATE = 1_536_000
 MAX_NAME = 4096
 MAX_GAIN_DB = 200.0  # far beyond any real setting, and still a finite float32 gain
 MAX_ITEMS = 1_000_000
+HUGE = 1 << 256  # whole numbers beyond this are not even compared with the limits
 
 
 @cache
@@ -117,19 +118,17 @@ def check_project_dict(d: Any, blocks: dict[str, tuple[Any, Any]], max_frames: i
     p = _keys(d, "project", "")
     rate = _int(p, "sample_rate", "", 1000, MAX_RATE)
     limit = max_frames if max_frames is not None else max_project_frames(rate)
-    hours = max_project_seconds() / 3600
 
     def pos_check(v: int, what: str) -> None:
         if v > limit:
-            raise ValueError(f"{what} lies beyond the project length limit ({hours:g} h; "
-                             "raise it with SEEDWAVE_MAX_PROJECT_HOURS)")
+            raise ValueError(f"{what} lies beyond the project length limit ({hours_limit()})")
 
     _str(p, "name", "", "Untitled")
     _num(p, "master_gain_db", "", -MAX_GAIN_DB, MAX_GAIN_DB, 0.0)
     for i, m in enumerate(_list(p, "markers", "", [])):
         w = f"marker {i + 1}"
         m = _keys(m, "marker", w)
-        pos_check(_int(m, "position", w, 0, 1 << 62), w)
+        pos_check(_int(m, "position", w, 0, HUGE), w)
         _str(m, "name", w, "")
         _str(m, "id", w, limit=200)
     steps = _list(p, "steps", "", [])
@@ -154,9 +153,10 @@ def check_project_dict(d: Any, blocks: dict[str, tuple[Any, Any]], max_frames: i
             _str(c, "id", cw, limit=200)
             _str(c, "name", cw, "")
             frames = _check_audio(c.get("audio"), blocks, cw, limit)
-            position = _int(c, "position", cw, 0, 1 << 62)
-            offset = _int(c, "offset", cw, 0, 1 << 62)
-            length = _int(c, "length", cw, 1, 1 << 62)
+            position = _int(c, "position", cw, 0, HUGE)
+            pos_check(position, cw)
+            offset = _int(c, "offset", cw, 0, HUGE)
+            length = _int(c, "length", cw, 1, HUGE)
             if offset + length > frames:
                 raise ValueError(f"{cw}: its window {offset}+{length} lies outside its {frames} frames of audio")
             pos_check(position + length, cw)
@@ -171,6 +171,10 @@ def check_project_dict(d: Any, blocks: dict[str, tuple[Any, Any]], max_frames: i
                     raise ValueError(f"{_where(cw, key)} is not a known fade shape")
 
 
+def hours_limit() -> str:
+    return f"{max_project_seconds() / 3600:g} h; raise it with SEEDWAVE_MAX_PROJECT_HOURS"
+
+
 def _check_audio(a: Any, blocks: dict[str, tuple[Any, Any]], where: str, limit: int) -> int:
     w = _where(where, "audio")
     a = _keys(a, "audio", w)
@@ -181,8 +185,10 @@ def _check_audio(a: Any, blocks: dict[str, tuple[Any, Any]], where: str, limit: 
         if not isinstance(seg, list) or not seg:
             raise ValueError(f"{sw}: is not a segment")
         if seg[0] == "zero":
-            if len(seg) != 2 or type(seg[1]) is not int or not 1 <= seg[1] <= limit:
-                raise ValueError(f"{sw}: silence of a length outside 1..{limit}")
+            if len(seg) != 2 or type(seg[1]) is not int or seg[1] < 1:
+                raise ValueError(f"{sw}: is not a length of silence")
+            if seg[1] > limit:
+                raise ValueError(f"{sw}: silence longer than the project length limit ({hours_limit()})")
             total += seg[1]
         else:
             if len(seg) != 3 or not isinstance(seg[0], str) or type(seg[1]) is not int or type(seg[2]) is not int:
@@ -199,5 +205,5 @@ def _check_audio(a: Any, blocks: dict[str, tuple[Any, Any]], where: str, limit: 
                                  f"of {frames} frames")
             total += seg[2] - seg[1]
         if total > limit:
-            raise ValueError(f"{w}: is longer than the project length limit")
+            raise ValueError(f"{w}: is longer than the project length limit ({hours_limit()})")
     return total
