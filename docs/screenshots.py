@@ -54,11 +54,10 @@ from editor.core import edits  # noqa: E402
 from editor.core.demo import demo_project  # noqa: E402
 from editor.core.model import Project  # noqa: E402
 from editor.core.store import default_store  # noqa: E402
+from editor.host.widgets.fader import db_to_pos  # noqa: E402
 from editor.jobs.runner import Job, JobState  # noqa: E402
 from editor.qt.app import make_app  # noqa: E402
 from editor.qt.main_window import MainWindow  # noqa: E402
-from editor.qt.panels.fader import db_to_pos  # noqa: E402
-from editor.qt.panels.fill import fill_selection  # noqa: E402
 from editor.qt.settings import Settings  # noqa: E402
 from editor.qt.theme import apply_theme  # noqa: E402
 
@@ -174,9 +173,9 @@ def reset(w: MainWindow, demo: Project, modes: dict[str, str] | None = None) -> 
     """The demo project as it was opened: history, selection, view, panels."""
     wait_for(lambda: "detecting" not in w.status_device.text(), "the AI device probe", 120)
     w.stop()
-    w.fill.clear()
+    w.host.ui.panel("fill.panel").s.clear()
     w.set_project(demo, None, "Open demo project")
-    w.document.history.mark_saved()
+    w.document.mark_saved()
     w.jobs_panel.clear_finished()
     pump(50)
     for t in demo.tracks:
@@ -255,8 +254,8 @@ def scene_remix(w: MainWindow, demo: Project) -> None:
     reset(w, demo)
     select(w, 5.0, 5.0, "Flute")
     w.state.set_clips((w.project.track(track_id(w, "Flute")).clips[0].id,))
-    panel = w.remix_panel
-    w.act_remix_panel.trigger()
+    panel = w.host.ui.panel("stems.remix")
+    w.plugin_ui.actions["stems.show_remix"].trigger()
     panel.models.select("spleeter")
     wait_for(lambda: panel.clip_id is not None, "the remix panel to find the clip", 10)
     wait_job(panel.separate(), "separation")
@@ -277,8 +276,8 @@ def scene_fill(w: MainWindow, demo: Project) -> None:
     w.silence()
     pump(50)
     select(w, 10.0, 10.5, "Keys")
-    wait_job(fill_selection(w), "fill")
-    w.fill_panel.list.setCurrentRow(1)
+    wait_job(w.plugin_ui.actions["fill.fill_selection"].trigger() or w.host.ui.panel("fill.panel").s.job, "fill")
+    w.host.ui.panel("fill.panel").list.setCurrentRow(1)
     w.history_dock.raise_()
     show_range(w, 7.0, 13.5)
     grab_window(w, "fill")

@@ -16,8 +16,8 @@ from editor.core.model import Clip, Project, Selection
 from editor.core.sequence import AudioSeq
 from editor.effects import device as devices
 from editor.effects.registry import registry
+from editor.host.widgets.param_form import NumberField
 from editor.jobs.runner import JobState
-from editor.qt.panels.param_form import NumberField
 
 from .audiogen import noise
 from .effect_fixtures import ALL, MODEL_BYTES, MODEL_SPEC

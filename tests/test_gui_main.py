@@ -182,9 +182,10 @@ def test_first_start_opens_at_the_size_given_with_the_panels_tabbed(qtbot):
     w.show()
     try:
         assert (w.width(), w.height()) == (1280, 800)
-        wait_until(qtbot, lambda: {w.remix_dock, w.fill_dock} <= set(w.tabifiedDockWidgets(w.effects_dock)))
+        remix, fill = w.host.ui.dock("stems.remix"), w.host.ui.dock("fill.panel")  # plugin panels, tabbed as asked
+        wait_until(qtbot, lambda: {remix, fill} <= set(w.tabifiedDockWidgets(w.effects_dock)))
         assert w.jobs_dock in w.tabifiedDockWidgets(w.history_dock)
-        for dock in (w.history_dock, w.jobs_dock, w.effects_dock, w.remix_dock, w.fill_dock, w.mixer_dock):
+        for dock in (w.history_dock, w.jobs_dock, w.effects_dock, remix, fill, w.mixer_dock):
             assert not dock.isHidden(), dock.objectName()
         assert (w.width(), w.height()) == (1280, 800)
     finally:

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QStyle, QStyleOptionSlider
 from editor.core.model import Clip, Project, Track
 from editor.core.sequence import AudioSeq
 from editor.engine.renderer import render
-from editor.qt.panels.fader import STEPS, db_to_pos, parse_db, pos_to_db
+from editor.host.widgets.fader import STEPS, db_to_pos, parse_db, pos_to_db
 
 from .gui_helpers import drag, mix, require_audio, wait_until
 

@@ -28,8 +28,8 @@ from editor.core.model import Clip, Project, Selection
 from editor.core.sequence import AudioSeq
 from editor.effects.registry import registry
 from editor.engine.renderer import render
-from editor.qt.panels.fader import db_to_pos, pos_to_db
-from editor.qt.panels.param_form import NumberField
+from editor.host.widgets.fader import db_to_pos, pos_to_db
+from editor.host.widgets.param_form import NumberField
 
 from .effect_fixtures import GainFx
 from .gui_helpers import close_window, lane_point, make_window, require_audio, shortcut, wait_until

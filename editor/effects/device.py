@@ -6,9 +6,12 @@ torch is imported only when a device is actually needed, so start-up stays fast.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 POLICIES = ("auto", "cuda", "cpu")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -84,3 +87,39 @@ def free_gpu_memory() -> None:
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_available():
         torch.cuda.empty_cache()
+
+
+# -- the one device policy for every torch run (effects, fill takes, the command line) ---------------
+def resolve_device(uses_gpu: bool, policy: str, warn: Callable[[str], None], what: str = "") -> str:
+    """The torch device for a run under the user's ``policy`` (may import torch: call it on
+    a worker thread). A CUDA request on a machine without CUDA warns and runs on the CPU."""
+    if not uses_gpu:
+        return "cpu"
+    try:
+        dev = pick_device(policy)
+    except ValueError:
+        dev = pick_device("auto")
+    if policy == "cuda" and dev != "cuda":
+        warn(f"{what or 'This run'}: no CUDA GPU was found; running on the CPU")
+    return dev
+
+
+def uses_gpu_slot(uses_gpu: bool, policy: str) -> bool:
+    """Whether a run queues for the single GPU slot (decided on the GUI thread without
+    importing torch: unknown hardware counts as a GPU)."""
+    if not uses_gpu or policy == "cpu":
+        return False
+    report = last_report()
+    return report is None or report.cuda or report.mps
+
+
+def run_with_cpu_fallback(run: Callable[[str], T], device: str, warn: Callable[[str], None], what: str = "") -> T:
+    """``run(device)``; when the GPU runs out of memory, free it, warn, and run on the CPU."""
+    try:
+        return run(device)
+    except Exception as exc:
+        if device == "cpu" or not is_out_of_memory(exc):
+            raise
+    free_gpu_memory()
+    warn(f"{what or 'This run'}: the GPU ran out of memory; finishing on the CPU")
+    return run("cpu")

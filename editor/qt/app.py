@@ -38,13 +38,13 @@ def load_demo(window: MainWindow) -> None:
         return demo_project(default_store(), ctx)
 
     job = window.jobs.run("Open demo project", work, kind="import")
-    job.finished.connect(lambda p: _set_demo(window, p))
-    job.failed.connect(window.show_error)
+    # Job signals come from a worker thread: the relay calls these on the GUI thread.
+    window.host.jobs.relay(job, lambda p: _set_demo(window, p), window.show_error)
 
 
 def _set_demo(window: MainWindow, project) -> None:  # noqa: ANN001
     window.set_project(project, None, "Open demo project")
-    window.document.history.mark_saved()
+    window.document.mark_saved()
     tids = [t.id for t in project.tracks]
     if tids:
         window.timeline.set_track_mode(tids[-1], "both")
@@ -74,8 +74,7 @@ def offer_recovery(window: MainWindow) -> bool:
         window.show_error(f"Recovery failed: {exc}")
         return False
     window.set_project(project, Path(path) if path else None, "Recovered")
-    window.document.history.saved_index = None
-    window.document.title_changed.emit(window.document.title())
+    window.document.mark_unsaved()
     for it in items[1:]:
         discard(it)
     return True
@@ -110,7 +109,5 @@ def run_app(files: list[str], debug: bool = False) -> int:
 
 
 def _first_run(window: MainWindow, settings: Settings) -> None:
-    hook = getattr(window, "show_tips", None)
-    if callable(hook):
-        hook()
+    window.tips_panel.open()
     settings.set("first_run_done", True)

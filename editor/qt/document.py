@@ -17,9 +17,11 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from ..core.edits import Clipboard
-from ..core.errors import EditError, SeedwaveError
+from ..core.errors import SeedwaveError
 from ..core.history import History
+from ..core.merge import merge_result
 from ..core.model import Project
+from ..core.projectfile import save_project
 from ..core.task import TaskContext
 from ..jobs.runner import Job, JobRunner
 
@@ -30,6 +32,9 @@ class Document(QObject):
     title_changed = Signal(str)
     message = Signal(str)  # a one-line message for the status bar
     error = Signal(str)  # a one-line error to show the user
+    saved = Signal(object)  # the Path, when a save has finished and the document is marked saved
+    save_failed = Signal(str)  # why a save failed (the document stays modified)
+    save_ended = Signal(object, bool)  # the save Job, and whether it succeeded
 
     def __init__(self, project: Project, jobs: JobRunner, path: Path | None = None) -> None:
         super().__init__()
@@ -37,7 +42,6 @@ class Document(QObject):
         self.path = Path(path) if path else None
         self.jobs = jobs
         self.clipboard: Clipboard | None = None
-        self._pending: list[Job] = []
         self.history.subscribe(self._on_history)
 
     # -- state ---------------------------------------------------------------------
@@ -48,6 +52,11 @@ class Document(QObject):
     @property
     def modified(self) -> bool:
         return self.history.modified
+
+    @property
+    def current_entry(self) -> object:
+        """The current history step (compare with ``is`` to see whether anything changed)."""
+        return self.history.entry
 
     @property
     def name(self) -> str:
@@ -98,7 +107,6 @@ class Document(QObject):
 
         job = Job(label, work, gpu=gpu, kind=kind)
         holder = _AsyncEdit(self, job, base, label, track_ids, meta, on_done)
-        self._pending.append(job)
         job.finished.connect(holder.done)
         job.failed.connect(holder.failed)
         job.cancelled.connect(holder.cancelled)
@@ -116,10 +124,77 @@ class Document(QObject):
             self.history.redo()
             self.message.emit(f"Redid {self.history.entry.label}")
 
-    def mark_saved(self, path: Path) -> None:
-        self.path = Path(path)
-        self.history.mark_saved()
+    def reset(self, project: Project, label: str = "Open", path: Path | None = None) -> None:
+        """Start again with ``project`` (open, new): one history step, saved, at ``path``."""
+        self.path = Path(path) if path else None
+        self.history.reset(project, label)
         self.title_changed.emit(self.title())
+
+    def mark_saved(self, path: Path | None = None, entry: object = None) -> None:
+        """The step ``entry`` (default: the current one) is what the file at ``path``
+        (default: the document's) holds now."""
+        if path is not None:
+            self.path = Path(path)
+        h = self.history
+        if entry is None or entry is h.entry:
+            h.mark_saved()
+        elif entry in h.entries:
+            h.saved_index = h.entries.index(entry)
+            h._changed()
+        self.title_changed.emit(self.title())
+
+    def mark_unsaved(self) -> None:
+        """No step matches a file (recovered work): closing asks to save."""
+        self.history.saved_index = None
+        self.title_changed.emit(self.title())
+
+    def save(self, path: Path) -> Job:
+        """Save the current project to ``path`` as a job. Ends with ``saved`` (the document
+        is marked saved at the step that was written, even if editing went on meanwhile)
+        or ``save_failed``; ``save_ended`` comes in both cases."""
+        project = self.project
+        entry = self.history.entry
+        path = Path(path)
+
+        def work(ctx: TaskContext) -> Path:
+            save_project(project, path, ctx)
+            return path
+
+        job = Job(f"Save {path.name}", work, kind="save")
+        _SaveRelay(self, job, path, entry)
+        self.jobs.submit(job)
+        return job
+
+
+class _SaveRelay(QObject):
+    """Receives a save job's outcome on the GUI thread (its slots are methods of a
+    QObject living there, so Qt queues the calls)."""
+
+    def __init__(self, doc: Document, job: Job, path: Path, entry: object) -> None:
+        super().__init__(doc)
+        self.doc, self.job, self.path, self.entry = doc, job, path, entry
+        job.finished.connect(self.done)
+        job.failed.connect(self.failed)
+        job.cancelled.connect(self.cancelled)
+
+    def done(self, _result: object) -> None:
+        self.doc.mark_saved(self.path, self.entry)
+        self.doc.saved.emit(self.path)
+        self._end(True)
+
+    def failed(self, message: str) -> None:
+        self.doc.error.emit(message)
+        self.doc.save_failed.emit(message)
+        self._end(False)
+
+    def cancelled(self) -> None:
+        self.doc.save_failed.emit(f"Save {self.path.name}: cancelled")
+        self._end(False)
+
+    def _end(self, ok: bool) -> None:
+        self.doc.save_ended.emit(self.job, ok)
+        self.setParent(None)
+        self.deleteLater()
 
 
 class _AsyncEdit(QObject):
@@ -132,8 +207,6 @@ class _AsyncEdit(QObject):
         self.track_ids, self.meta, self.on_done = track_ids, meta, on_done
 
     def _finish(self, ok: bool) -> None:
-        if self.job in self.doc._pending:
-            self.doc._pending.remove(self.job)
         if self.on_done is not None:
             self.on_done(ok)
         self.setParent(None)
@@ -169,32 +242,3 @@ class _AsyncEdit(QObject):
     def cancelled(self) -> None:
         self.doc.message.emit(f"{self.label}: cancelled")
         self._finish(False)
-
-
-def merge_result(base: Project, result: Project, current: Project, track_ids: tuple[str, ...],
-                 force: bool = False) -> Project | None:
-    """Apply ``result``'s version of ``track_ids`` onto ``current``.
-
-    Returns None (unless ``force``) if those tracks changed between ``base`` and
-    ``current``: then the user must decide.
-    """
-    if not track_ids:
-        return result if (force or current is base) else None
-    out = current
-    for tid in track_ids:
-        try:
-            before = base.track(tid)
-            new = result.track(tid)
-        except KeyError:
-            raise EditError("the track this result belongs to no longer exists") from None
-        try:
-            now = current.track(tid)
-        except KeyError:
-            if not force:
-                return None
-            continue
-        if now != before and not force:
-            return None
-        # Keep the current mixer settings; take the result's clips.
-        out = out.replace_track(now.with_(clips=new.clips))
-    return out

@@ -9,8 +9,10 @@ it has finished:
   the tracks it was computed from, even if the user edited other tracks meanwhile
   (and asks if those tracks changed);
 * to new tracks: the new tracks are added to whatever the project is by then;
-* preview: the result only goes into scratch projects that the player plays
-  (``window.play_project_preview``); A/B switches between them while playing.
+* preview: the result only goes into scratch projects that the audition service
+  plays in a loop over the previewed range (``window.audition``, owner "effects");
+  A/B switches between them while playing; previewing again with the same
+  parameters on an unchanged project replays the audio already processed.
 
 Errors become messages (``window.show_error``), warnings (an out-of-memory
 fallback) show in the status bar and the jobs panel, a cancel leaves everything
@@ -21,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -51,6 +52,7 @@ from ..jobs.runner import Job
 from .job_relay import JobRelay
 
 SCOPES = ("auto", "selection", "clips", "tracks")
+OWNER = "effects"  # this controller's name in the audition service
 VARIANTS = ("original", "processed", "removed")
 
 
@@ -74,15 +76,7 @@ class PreviewSet:
 
 def resolve_device(effect: Effect, policy: str, ctx: TaskContext) -> str:
     """The torch device for this run (on the worker thread: may import torch)."""
-    if not effect.uses_gpu:
-        return "cpu"
-    try:
-        dev = devices.pick_device(policy)
-    except ValueError:
-        dev = devices.pick_device("auto")
-    if policy == "cuda" and dev != "cuda":
-        ctx.warn(f"{effect.title}: no CUDA GPU was found; running on the CPU")
-    return dev
+    return devices.resolve_device(effect.uses_gpu, policy, ctx.warn, effect.title)
 
 
 class EffectController(QObject):
@@ -102,25 +96,19 @@ class EffectController(QObject):
         self.preview_set: PreviewSet | None = None
         self.variant = "processed"
         self.preview_job: Job | None = None
-        self._previewing = False
+        self._preview_key: tuple | None = None  # what the current preview_set was computed from
         self.warning.connect(self.w.show_message)
-        self.w.playback_stopped.connect(self._playback_stopped)
 
     # -- settings ------------------------------------------------------------------
     def models(self) -> ModelManager:
-        folder = self.w.settings.get("models/folder")
-        return ModelManager(Path(folder) if folder else None)
+        return self.w.host.models.manager()
 
     def device_policy(self) -> str:
-        policy = str(self.w.settings.get("ai/device") or "auto")
-        return policy if policy in devices.POLICIES else "auto"
+        return self.w.host.models.device_policy()
 
     def uses_gpu_slot(self, effect: Effect) -> bool:
         """Whether a run of ``effect`` queues for the single GPU slot."""
-        if not effect.uses_gpu or self.device_policy() == "cpu":
-            return False
-        report = devices.last_report()
-        return report is None or report.cuda or report.mps
+        return self.w.host.models.uses_gpu_slot(effect)
 
     # -- targets ---------------------------------------------------------------------
     def scope(self, scope: str = "auto") -> str:
@@ -260,6 +248,10 @@ class EffectController(QObject):
             return None
         self.stop_preview()
         original = self.w.project
+        key = (effect.id, repr(sorted(values.items())), output, start, stop, track_ids_of(parts), id(original))
+        if self.preview_set is not None and self._preview_key == key and self.preview_set.original is original:
+            self.play_preview()  # nothing changed: replay the audio already processed
+            return None
         policy, models, gpu = self.device_policy(), self.models(), self.uses_gpu_slot(effect)
         name = output if output in effect.outputs else (effect.outputs[0] if effect.outputs else "")
 
@@ -276,6 +268,7 @@ class EffectController(QObject):
             if self.preview_job is job:
                 self.preview_job = None
                 self.preview_set = ps
+                self._preview_key = key
                 self.play_preview()
             self.preview_finished.emit(job)
 
@@ -303,14 +296,13 @@ class EffectController(QObject):
             self.w.show_message(f"Preview ready, but there is no audio output: {self.w.player.reason}")
             self.preview_ready.emit(ps)
             return
-        self.w.play_project_preview(ps.project(self.variant), ps.start, ps.stop)
-        self._previewing = self.w.player.playing
+        self.w.audition.play(OWNER, ps.project(self.variant), ps.start, ps.stop, loop=True, variant=self.variant)
         self.preview_ready.emit(ps)
 
     @property
     def previewing(self) -> bool:
         """True while one of this controller's previews is playing."""
-        return self._previewing and self.w.player.playing
+        return self.w.audition.is_playing(OWNER)
 
     def set_variant(self, variant: str) -> None:
         """Original (A), processed (B) or removed; switches a playing preview at the playhead."""
@@ -318,7 +310,7 @@ class EffectController(QObject):
             raise ValueError(variant)
         self.variant = variant
         if self.previewing and self.preview_set is not None:
-            self.w.set_preview_project(self.preview_set.project(variant))
+            self.w.audition.switch(OWNER, self.preview_set.project(variant), variant)
         self.variant_changed.emit(variant)
 
     def toggle_ab(self) -> None:
@@ -328,9 +320,4 @@ class EffectController(QObject):
         if self.preview_job is not None:
             self.preview_job.cancel()
             self.preview_job = None
-        if self.previewing:
-            self.w.stop()
-        self._previewing = False
-
-    def _playback_stopped(self) -> None:
-        self._previewing = False
+        self.w.audition.stop(OWNER)

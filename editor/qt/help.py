@@ -185,7 +185,7 @@ def shortcut_rows(window: Any) -> list[tuple[str, str]]:
 
 def show_user_guide(window: Any) -> GuideViewer:
     """Open (or raise) the guide viewer; it is not modal."""
-    viewer = getattr(window, "guide_viewer", None)
+    viewer = window.guide_viewer
     if viewer is None:
         viewer = GuideViewer(guide_path(), window)
         window.guide_viewer = viewer
@@ -207,6 +207,6 @@ def install(window: Any) -> None:
         menu.insertAction(first, window.act_user_guide)
     else:
         menu.addAction(window.act_user_guide)
-    about = getattr(window, "act_about", None)
-    if about is not None and about in menu.actions():
+    about = window.act_about
+    if about in menu.actions():
         menu.insertSeparator(about)

@@ -21,7 +21,6 @@ DEFAULTS: dict[str, Any] = {
     "export/format": "wav",
     "export/folder": "",
     "history/limit_mb": 8192,
-    "stems/cache_mb": 4096,
     "first_run_done": False,
     "recent_files": [],
 }

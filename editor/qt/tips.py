@@ -135,8 +135,8 @@ def install(window: Any) -> None:
     window.show_tips = panel.open
     window.act_tips = window._action("&Tips", lambda: panel.open(0), None, "A short tour of Seedwave")
     menu = window.menu_help
-    before = getattr(window, "act_shortcuts", None)
-    if before is not None and before in menu.actions():
+    before = window.act_shortcuts
+    if before in menu.actions():
         menu.insertAction(before, window.act_tips)
     else:
         menu.addAction(window.act_tips)

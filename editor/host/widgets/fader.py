@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QDial, QHBoxLayout, QLineEdit, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
-from ..meters import FLOOR_DB, HOLD_S, PeakMeter
+from .meters import FLOOR_DB, HOLD_S, PeakMeter
 
 MAX_DB = 12.0
 STEPS = 1000  # slider positions

@@ -1,7 +1,7 @@
 """About (versions, models and licences) and keyboard shortcut dialogs.
 
-The model list comes from the built-in effects' manifests (``plugin.toml`` in each
-``seedwave_plugins`` folder) and from every registered effect class's ``models``
+The model list comes from the installed plugins' manifests (``plugin.toml``, found
+through :mod:`editor.effects.plugins`) and from every registered effect class's ``models``
 and ``licence``, so it follows what is installed. The package list is Seedwave's
 own runtime requirements (from its metadata) plus Qt and Python, with versions
 read from the installed distributions. Nothing here imports torch.
@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import platform
 import re
-import tomllib
 from dataclasses import dataclass
 from html import escape
-from importlib import metadata, resources
+from importlib import metadata
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import Qt, qVersion
@@ -131,18 +130,19 @@ def package_rows() -> list[tuple[str, str, str]]:
 
 
 def _manifests() -> list[dict]:
+    """Every installed plugin's manifest, as data (engines and models tables included),
+    plus the catalogue entries plugins contribute in code ([[contributes.models]])."""
+    from ...effects.plugins import import_object, plugins
+
     out = []
-    try:
-        root = resources.files("seedwave_plugins")
-    except ModuleNotFoundError:
-        return out
-    for folder in sorted(root.iterdir(), key=lambda p: p.name):
-        toml = folder / "plugin.toml"
-        if folder.is_dir() and toml.is_file():
+    for man in sorted(plugins().manifests, key=lambda m: m.name):
+        data = dict(man.data)
+        for entry in man.models:
             try:
-                out.append(tomllib.loads(toml.read_text(encoding="utf-8")))
-            except (OSError, tomllib.TOMLDecodeError):
+                data["models"] = [*data.get("models", []), *import_object(entry.python_name)()]
+            except Exception:  # noqa: BLE001 - a broken plugin must not break About
                 continue
+        out.append(data)
     return out
 
 

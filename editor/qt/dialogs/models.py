@@ -220,9 +220,8 @@ class ModelsDialog(QDialog):
         self.progress.hide()
         self.message.setText(text)
         self.refresh()
-        effect_panel = getattr(self.w, "effect_panel", None)
-        if effect_panel is not None:
-            effect_panel._update_model_note()
+        self.w.effect_panel._update_model_note()
+        self.w.host.models.changed.emit()
 
     def _downloaded(self, paths: list[Path]) -> None:
         self._end(f"Installed {', '.join(p.name for p in paths)}")
@@ -273,9 +272,8 @@ def import_model_dialog(window, parent: QWidget | None = None) -> Job | None:  #
 
 
 def _refresh(window) -> None:  # noqa: ANN001 - MainWindow
-    dlg = getattr(window, "models_dialog", None)
+    dlg = window.models_dialog
     if dlg is not None:
         dlg.refresh()
-    panel = getattr(window, "effect_panel", None)
-    if panel is not None:
-        panel._update_model_note()
+    window.effect_panel._update_model_note()
+    window.host.models.changed.emit()

@@ -3,7 +3,7 @@
 The dialog edits what :class:`~editor.qt.settings.Settings` stores and applies it
 to the running window: audio output device and buffer size (the window's
 Player), AI device policy, model folder (with its size and a Clear button), the
-stem-separation cache, theme, autosave interval and the default export format.
+theme, autosave interval and the default export format.
 
 Finding out which AI device exists means importing torch (seconds), so it never
 happens at start-up: :class:`DeviceProbe` runs :func:`editor.effects.device.detect`
@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...core.sizes import human_size
 from ..settings import Settings
 from ..theme import apply_theme
 
@@ -46,16 +47,6 @@ BUFFER_SIZES = (128, 256, 512, 1024, 2048, 4096)
 AI_DEVICES = (("auto", "Auto (GPU if available)"), ("cuda", "GPU (CUDA)"), ("cpu", "CPU"))
 THEMES = (("system", "Follow the system"), ("dark", "Dark"), ("light", "Light"))
 DETECT_DELAY_MS = 1500
-
-
-def human_size(n: int) -> str:
-    """``n`` bytes as a short text: 0 B, 812 KB, 1.4 GB."""
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit in ("B", "KB") else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} TB"  # pragma: no cover - the loop always returns
 
 
 # ---------------------------------------------------------------------------------------------- AI device
@@ -192,22 +183,6 @@ class DeviceStatus(QObject):
 
 
 # ---------------------------------------------------------------------------------------------- models
-def stem_cache_mb(settings: Settings) -> int:
-    """The stem cache limit: the stored setting, else the cache's own default."""
-    cache = _stem_cache()
-    if settings.q.contains("stems/cache_mb") or cache is None:
-        return settings.get("stems/cache_mb")
-    return int(cache.limit_bytes // 2**20)
-
-
-def _stem_cache() -> Any | None:
-    try:
-        from seedwave_plugins.stems.cache import stem_cache
-    except Exception:  # noqa: BLE001 - the stems plugin is optional
-        return None
-    return stem_cache()
-
-
 # ---------------------------------------------------------------------------------------------- dialog
 class SettingsDialog(QDialog):
     """Edits the settings; OK and Apply store and apply them."""
@@ -226,6 +201,11 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self._audio_page(), "Audio")
         self.tabs.addTab(self._ai_page(), "AI and models")
         self.tabs.addTab(self._general_page(), "General")
+        # Pages that plugins contribute (plugin.toml [[contributes.settings]]), by id.
+        self.pages: dict[str, Any] = {}
+        for page_id, title, page in window.plugin_ui.make_settings_pages():
+            self.pages[page_id] = page
+            self.tabs.addTab(page.widget, title)
         lay.addWidget(self.tabs)
         bb = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
                               | QDialogButtonBox.StandardButton.Apply)
@@ -298,24 +278,6 @@ class SettingsDialog(QDialog):
         row.addWidget(self.clear_models_button)
         form.addRow("Models on disk:", row)
 
-        self.stems_row = QWidget()
-        row = QHBoxLayout(self.stems_row)
-        row.setContentsMargins(0, 0, 0, 0)
-        self.stems_size = QLabel()
-        self.stems_size.setAccessibleName("Stem cache size")
-        self.stems_limit = QSpinBox()
-        self.stems_limit.setAccessibleName("Stem cache limit")
-        self.stems_limit.setRange(0, 1_000_000)
-        self.stems_limit.setSingleStep(512)
-        self.stems_limit.setSuffix(" MB limit")
-        self.stems_limit.setToolTip("Separated stems are kept so a clip is separated once; 0 turns the cache off")
-        self.clear_stems_button = QPushButton("Clear")
-        self.clear_stems_button.clicked.connect(lambda: self.clear_stems())
-        row.addWidget(self.stems_size, 1)
-        row.addWidget(self.stems_limit)
-        row.addWidget(self.clear_stems_button)
-        form.addRow("Stem cache:", self.stems_row)
-        self.stems_row.setVisible(_stem_cache() is not None)
         return page
 
     def _general_page(self) -> QWidget:
@@ -359,8 +321,9 @@ class SettingsDialog(QDialog):
         self._select(self.theme, s.get("ui/theme"))
         self.autosave.setValue(s.get("autosave/interval_s"))
         self._select(self.export_format, s.get("export/format"))
-        self.stems_limit.setValue(stem_cache_mb(s))
         self._refresh_sizes()
+        for page in self.pages.values():
+            page.load()
 
     def values(self) -> dict[str, Any]:
         return {
@@ -371,16 +334,16 @@ class SettingsDialog(QDialog):
             "ui/theme": self.theme.currentData(),
             "autosave/interval_s": self.autosave.value(),
             "export/format": self.export_format.currentData(),
-            "stems/cache_mb": self.stems_limit.value(),
         }
 
     def apply(self) -> None:
         """Store the values and apply them to the running window."""
         old = {k: self.settings.get(k) for k in self.values()}
-        old["stems/cache_mb"] = stem_cache_mb(self.settings)
         new = self.values()
         for k, v in new.items():
             self.settings.set(k, v)
+        for page in self.pages.values():
+            page.store()
         apply_settings(self.window, changed={k for k in new if new[k] != old[k]})
         self.applied.emit()
 
@@ -415,9 +378,6 @@ class SettingsDialog(QDialog):
         from ...effects.models import ModelManager
 
         self.models_size.setText(human_size(ModelManager(self.models_dir()).size_on_disk()))
-        cache = _stem_cache()
-        if cache is not None:
-            self.stems_size.setText(human_size(cache.size_bytes()))
 
     def _confirm(self, question: str) -> bool:
         answer = QMessageBox.question(self, "Settings", question,
@@ -433,17 +393,6 @@ class SettingsDialog(QDialog):
                                          "Effects that need them will ask for them again."):
             return False
         manager.clear()
-        self._refresh_sizes()
-        return True
-
-    def clear_stems(self, confirm: bool = True) -> bool:
-        cache = _stem_cache()
-        if cache is None:
-            return False
-        if confirm and not self._confirm(f"Delete the cached stems ({human_size(cache.size_bytes())})? "
-                                         "Clips will be separated again when needed."):
-            return False
-        cache.clear()
         self._refresh_sizes()
         return True
 
@@ -476,12 +425,8 @@ def apply_settings(window: Any, changed: set[str] | None = None) -> None:
             window.stop()
         player.device = s.get("audio/device") or None
         player.blocksize = s.get("audio/blocksize")
-    if want("stems/cache_mb"):
-        cache = _stem_cache()
-        if cache is not None:
-            cache.limit_bytes = s.get("stems/cache_mb") * 2**20
-    status = getattr(window, "device_status", None)
-    if status is not None and want("ai/device"):
+    status = window.device_status
+    if want("ai/device"):
         status.refresh()
         status.start_detection()
 
@@ -502,11 +447,6 @@ def install(window: Any) -> None:
     window.act_settings.setMenuRole(QAction.MenuRole.PreferencesRole)
     window.menu_edit.addSeparator()
     window.menu_edit.addAction(window.act_settings)
-    window.open_settings = lambda: open_settings(window)
-    if window.settings.q.contains("stems/cache_mb"):  # a limit the user chose
-        cache = _stem_cache()
-        if cache is not None:
-            cache.limit_bytes = window.settings.get("stems/cache_mb") * 2**20
     status = DeviceStatus(window)
     window.device_status = status
     # After the window shows and the first project starts loading; the timer dies with the window.

@@ -36,10 +36,10 @@ from PySide6.QtWidgets import (
 
 from ...core.errors import SeedwaveError
 from ...effects.base import Effect
+from ...host.widgets.ab_row import add_variant_buttons
+from ...host.widgets.param_form import ParamForm
 from ...jobs.runner import Job
 from ..effect_apply import EffectController
-from .ab_row import add_variant_buttons
-from .param_form import ParamForm
 
 SCOPE_ITEMS = (("Auto", "auto"), ("Selection", "selection"), ("Selected clips", "clips"), ("Whole tracks", "tracks"))
 SCOPE_TIP = ("What the effect works on. Auto: the selection if there is one, else the selected clips, "
@@ -199,8 +199,7 @@ class EffectPanel(QWidget):
         self.c.run_finished.connect(self._run_finished)
         self.c.preview_ready.connect(self._preview_state)
         self.c.preview_finished.connect(self._preview_state)
-        self.w.playback_stopped.connect(self._preview_state)
-        self.w.playback_started.connect(self._preview_state)
+        self.w.audition.state_changed.connect(self._preview_state)  # "Stop preview" reverts when playback ends
         self.populate()
         self._variant_changed(self.c.variant)
 
@@ -440,7 +439,7 @@ class EffectPanel(QWidget):
 def open_models_dialog(window) -> None:  # noqa: ANN001 - MainWindow
     from ..dialogs.models import ModelsDialog
 
-    dlg = getattr(window, "models_dialog", None)
+    dlg = window.models_dialog
     if dlg is None:
         dlg = ModelsDialog(window)
         window.models_dialog = dlg
@@ -488,22 +487,22 @@ def install(window) -> None:  # noqa: ANN001 - MainWindow
     """Add the effect and jobs panels, the Effects menu and the context-menu entries."""
     from .jobs import JobsPanel
 
-    window.effects = EffectController(window)
+    window.effects = EffectController(window, window.registry)
     window.effect_panel = EffectPanel(window.effects)
     window.effects_dock = window.add_dock("Effects", window.effect_panel, Qt.DockWidgetArea.RightDockWidgetArea)
     window.jobs_panel = JobsPanel(window.jobs)
     window.jobs_dock = window.add_dock("Jobs", window.jobs_panel, Qt.DockWidgetArea.RightDockWidgetArea)
     # The right column (history, jobs, effects) runs down to the status bar, beside the bottom docks.
     window.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-    history = getattr(window, "history_dock", None)
-    if history is not None:  # Jobs and History share a place (both are logs); effects get the height
-        window.tabify(history, window.jobs_dock)
-        def sizes() -> None:
-            window.resizeDocks([history, window.effects_dock], [200, 600], Qt.Orientation.Vertical)
-            # The timeline gets most of the width; the right column about 400 px.
-            window.resizeDocks([window.effects_dock], [min(420, window.width() // 3)], Qt.Orientation.Horizontal)
+    history = window.history_dock  # Jobs and History share a place (both are logs); effects get the height
+    window.tabify(history, window.jobs_dock)
 
-        window.after_show(sizes)
+    def sizes() -> None:
+        window.resizeDocks([history, window.effects_dock], [200, 600], Qt.Orientation.Vertical)
+        # The timeline gets most of the width; the right column about 400 px.
+        window.resizeDocks([window.effects_dock], [min(420, window.width() // 3)], Qt.Orientation.Horizontal)
+
+    window.after_show(sizes)
     window.jobs.job_added.connect(lambda job: _show_jobs_dock(window, job))
 
     act_models = QAction("&Models…", window)
@@ -520,30 +519,21 @@ def install(window) -> None:  # noqa: ANN001 - MainWindow
     window.effects_menu_actions = [act_panel, act_jobs, act_models, act_import]
     window.act_models, window.act_import_model = act_models, act_import
 
-    menu = QMenu("E&ffects", window)
+    menu = window.menus["Effects"]
     window.effects_menu_dynamic = []
     window.effects_menu_separator = menu.addSeparator()
     for a in window.effects_menu_actions:
         menu.addAction(a)
     menu.aboutToShow.connect(lambda: _fill_effects_menu(window, menu))
     _fill_effects_menu(window, menu)
-    help_menu = getattr(window, "menu_help", None)
-    if help_menu is not None:
-        window.menuBar().insertMenu(help_menu.menuAction(), menu)
-    else:
-        window.menuBar().addMenu(menu)
-    window.menu_effects = menu
 
-    previous = window.context_menu_extra
-
-    def extra(m: QMenu) -> None:
-        previous(m)
+    def extra(m: QMenu, _info: object) -> None:
         sub = m.addMenu("Effects")
         for cls in sorted(window.effects.registry.classes(), key=lambda k: k.title.casefold()):
             a = sub.addAction(f"{cls.title}…")
             a.triggered.connect(lambda _c=False, i=cls.id: show_effect(window, i))
 
-    window.context_menu_extra = extra
+    window.host.ui.add_context_items("timeline", extra)
     if window.effects.registry.errors:
         window.show_message(f"{len(window.effects.registry.errors)} effect plugin(s) failed to load; "
                             "see the Effects panel")

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from ...core.edits import set_master_gain, set_track
 from ...core.model import Project, Track
 from ...engine.renderer import audible_tracks
-from .fader import DbFader, PanKnob, StripMeter, format_pan
+from ...host.widgets.fader import DbFader, PanKnob, StripMeter, format_pan
 
 METER_MS = 33  # about 30 updates a second
 EDIT_MS = 40  # at most 25 drag edits a second

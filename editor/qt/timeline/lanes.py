@@ -17,6 +17,11 @@ Moves and trims snap to the grid, clip edges, the cursor and markers (see
 live and applied once, on release, as one undo step (see :mod:`.drags`).
 Ctrl+wheel zooms around the mouse, the wheel scrolls time, Shift+wheel
 scrolls tracks.
+
+Why this module is long: it is one widget, its painting and its mouse handling;
+drags, snapping, handles, waveforms, spectrograms and menus already live in their
+own modules, and splitting one QWidget's paint code from its event code would
+only add indirection.
 """
 
 from __future__ import annotations

@@ -33,6 +33,10 @@ class ViewState(QObject):
         self.snap_zero_crossings = False
         self.loop: tuple[int, int] | None = None
         self.fit_frames: int | None = None
+        # An optional frequency band / painted mask narrowing the time selection (spectral editing).
+        self.low_hz: float | None = None
+        self.high_hz: float | None = None
+        self.mask: object = None
 
     # -- zoom / scroll ---------------------------------------------------------------
     def set_view(self, left: float, fpp: float, _keep_fit: bool = False) -> None:
@@ -91,6 +95,11 @@ class ViewState(QObject):
         if frame != self.cursor:
             self.cursor = frame
             self.cursor_changed.emit(frame)
+
+    def set_band(self, low_hz: float | None, high_hz: float | None, mask: object = None) -> None:
+        if (low_hz, high_hz) != (self.low_hz, self.high_hz) or mask is not self.mask:
+            self.low_hz, self.high_hz, self.mask = low_hz, high_hz, mask
+            self.selection_changed.emit()
 
     def set_playhead(self, frame: int | None) -> None:
         if frame != self.playhead:

@@ -171,7 +171,8 @@ class TrackHeader(QFrame):
             self.setCursor(Qt.CursorShape.ArrowCursor)
 
     def contextMenuEvent(self, e) -> None:  # noqa: N802, ANN001
-        self.view.show_menu(build_track_menu(self.view, self.track_id), e.globalPos())
+        menu = self.view.extend_menu(build_track_menu(self.view, self.track_id), "track", track_id=self.track_id)
+        self.view.show_menu(menu, e.globalPos())
 
     def mouseDoubleClickEvent(self, _e) -> None:  # noqa: N802, ANN001
         self.start_rename()
@@ -231,12 +232,14 @@ class TimelineView(QWidget):
         self.headers: dict[str, TrackHeader] = {}
         self.ripple_clips = False  # Delete on selected clips closes the gaps
         self.last_menu: QMenu | None = None  # the context menu shown last (tests use it)
+        # Adds the host's and plugins' entries: (menu, target, clip_id, track_id).
+        self.menu_extender: Callable[[QMenu, str, str, str], None] | None = None
         self.hbar.valueChanged.connect(self._hbar_moved)
         self.vbar.valueChanged.connect(self._vbar_moved)
         self.lanes.vertical_scroll.connect(lambda d: self.vbar.setValue(self.vbar.value() + d))
         self.lanes.horizontal_scroll.connect(self.scroll_frames)
         self.lanes.edit_requested.connect(self.apply_edit)
-        self.lanes.clip_menu.connect(lambda cid, pos: self.show_menu(build_clip_menu(self, cid), pos))
+        self.lanes.clip_menu.connect(self._clip_menu)
         self.lanes.preview_changed.connect(self._preview_layout)
         self.lanes.context_menu.connect(self.context_menu)
         self.ruler.edit_requested.connect(self.apply_edit)
@@ -349,6 +352,14 @@ class TimelineView(QWidget):
         """A drag reorders or resizes tracks: headers follow the preview."""
         self._layout_headers()
         self._sync_vbar()
+
+    def _clip_menu(self, clip_id: str, global_pos: QPointF) -> None:
+        self.show_menu(self.extend_menu(build_clip_menu(self, clip_id), "clip", clip_id=clip_id), global_pos)
+
+    def extend_menu(self, menu: QMenu, target: str, clip_id: str = "", track_id: str = "") -> QMenu:
+        if self.menu_extender is not None:
+            self.menu_extender(menu, target, clip_id, track_id)
+        return menu
 
     def show_menu(self, menu: QMenu, global_pos) -> None:  # noqa: ANN001 - QPoint or QPointF
         if self.last_menu is not None and self.last_menu is not menu:

@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QMenu,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -41,8 +40,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.errors import SeedwaveError
-from ...jobs.runner import Job, JobState
+from editor.core.errors import SeedwaveError
+from editor.host import Host
+from editor.jobs.runner import Job, JobState
+
 from .fill_model import ENGINE_NAMES, clip_for_extend, extend_placement, fill_target
 from .fill_session import ORIGINAL, FillSession
 
@@ -62,7 +63,7 @@ def _secs(frames: int, rate: int) -> str:
 
 def _bucket_text(index: int) -> str:
     """Auto's gap-length bucket in words ("45–220 ms"), from the plugin's own table."""
-    from seedwave_plugins.fill.auto import BUCKETS
+    from ..auto import BUCKETS
 
     def fmt(sec: float) -> str:
         return f"{sec * 1000:g} ms" if sec < 1 else f"{sec:g} s"
@@ -78,10 +79,10 @@ def _bucket_text(index: int) -> str:
 class FillPanel(QWidget):
     """The dock's content; :class:`FillSession` does the work."""
 
-    def __init__(self, session: FillSession, parent: QWidget | None = None) -> None:
+    def __init__(self, host: Host, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.s = session
-        self.w = session.w
+        self.host = host
+        self.s = FillSession(host, self)
         self.setAccessibleName("Fill and Extend")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
@@ -153,8 +154,8 @@ class FillPanel(QWidget):
         s.preview_changed.connect(self._preview_state)
         s.applied.connect(self._applied)
         s.error.connect(lambda text: self.set_status(text, ERROR))
-        self.w.state.selection_changed.connect(self.refresh_target)
-        self.w.document.changed.connect(self.refresh_target)
+        host.selection.changed.connect(self.refresh_target)
+        host.document.changed.connect(self.refresh_target)
         self._running(False)
         self._fill_list()
         self.refresh_target()
@@ -237,15 +238,15 @@ class FillPanel(QWidget):
         self.n_takes.setEnabled(self.engine.currentData() in ("auto", "match"))
 
     def extend_clip_id(self) -> str | None:
-        st = self.w.state
-        return clip_for_extend(self.w.project, st.clip_ids, st.track_ids, st.cursor)
+        st = self.host.selection.current()
+        return clip_for_extend(self.host.document.project, st.clip_ids, st.track_ids, st.cursor)
 
     def refresh_target(self, *_a) -> None:
         """Say what Fill / Extend would work on, or why it cannot (as the selection changes)."""
-        project = self.w.project
+        project = self.host.document.project
         rate = project.sample_rate
         try:
-            self.region.setText(fill_target(project, self.w.state.selection, self.whole_track.isChecked())
+            self.region.setText(fill_target(project, self.host.selection.current().time(), self.whole_track.isChecked())
                                 .describe())
             self.region.setStyleSheet("")
         except SeedwaveError as exc:
@@ -282,7 +283,7 @@ class FillPanel(QWidget):
         cid = self.extend_clip_id()
         if cid is None:
             self.set_status("Select a clip to extend first (click its name strip)", WARN)
-            self.w.show_message("Select a clip to extend first (click its name strip)")
+            self.host.ui.message("Select a clip to extend first (click its name strip)")
             return None
         return self.s.start_extend(cid, self.seconds.value(), self.direction.currentData())
 
@@ -400,59 +401,32 @@ class FillPanel(QWidget):
 # --------------------------------------------------------------------------- installing
 
 
-def show_panel(window, tab: int) -> None:  # noqa: ANN001 - MainWindow
-    window.fill_dock.show()
-    window.fill_dock.raise_()
-    window.fill_panel.tabs.setCurrentIndex(tab)
+PANEL_ID = "fill.panel"  # the panel's id in plugin.toml
 
 
-def fill_selection(window) -> Job | None:  # noqa: ANN001 - MainWindow
+def show_panel(host: Host, tab: int) -> FillPanel:
+    panel = host.ui.show_panel(PANEL_ID)
+    assert isinstance(panel, FillPanel)
+    panel.tabs.setCurrentIndex(tab)
+    return panel
+
+
+def fill_selection(host: Host) -> Job | None:
     """Audio > Fill Selection…: open the panel and find takes for the selection right away."""
-    show_panel(window, 0)
-    panel = window.fill_panel
-    if window.state.selection.empty:
+    panel = show_panel(host, 0)
+    if host.selection.current().time().empty:
         text = "Select the region to fill first: drag across it on a track"
         panel.set_status(text, WARN)
-        window.show_message(text)
+        host.ui.message(text)
         return None
     return panel.find_fill()
 
 
-def extend_clip(window) -> None:  # noqa: ANN001 - MainWindow
+def extend_clip(host: Host) -> None:
     """Audio > Extend Clip…: open the panel on Extend (the user sets the seconds, then finds takes)."""
-    show_panel(window, 1)
-    window.fill_panel.seconds.setFocus()
-    window.fill_panel.seconds.selectAll()
+    panel = show_panel(host, 1)
+    panel.seconds.setFocus()
+    panel.seconds.selectAll()
 
 
-def install(window) -> None:  # noqa: ANN001 - MainWindow
-    """The Fill dock (tabbed with the effect panel), Audio menu entries with shortcuts, context-menu entries."""
-    window.fill = FillSession(window)
-    window.fill_panel = FillPanel(window.fill)
-    window.fill_dock = window.add_dock("Fill", window.fill_panel, Qt.DockWidgetArea.RightDockWidgetArea)
-    effects = getattr(window, "effects_dock", None)
-    if effects is not None:
-        window.tabify(effects, window.fill_dock)
-    window.act_fill = window._action(
-        "&Fill Selection…", lambda: fill_selection(window), "Ctrl+Alt+F",
-        "Replace the selection with audio that continues both sides; audition takes before applying")
-    window.act_extend = window._action(
-        "E&xtend Clip…", lambda: extend_clip(window), "Ctrl+Alt+X",
-        "Continue the selected clip past its end or before its start with its own material")
-    menu = window.menu_audio
-    menu.addSeparator()
-    menu.addAction(window.act_fill)
-    menu.addAction(window.act_extend)
-
-    previous = window.context_menu_extra
-
-    def extra(m: QMenu) -> None:
-        previous(m)
-        m.addSeparator()
-        for a in (window.act_fill, window.act_extend):
-            m.addAction(a)
-
-    window.context_menu_extra = extra
-
-
-__all__ = ["FillPanel", "extend_clip", "fill_selection", "install", "show_panel"]
+__all__ = ["FillPanel", "extend_clip", "fill_selection", "show_panel"]

@@ -16,19 +16,18 @@ worker thread and is tested without a display.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from ...core import edits
-from ...core.errors import EditError
-from ...core.model import Clip, Project, Selection
-from ...core.sequence import AudioSeq
-from ...core.store import BlockStore, default_store
-from ...core.task import TaskContext
-from ...effects import device as devices
+from editor.core import edits
+from editor.core.errors import EditError
+from editor.core.model import Clip, Project, Selection
+from editor.core.sequence import AudioSeq
+from editor.core.store import BlockStore, default_store
+from editor.core.task import TaskContext
+from editor.effects import device as devices
 
 CONTEXT_SECONDS = 20.0  # context read on each side of the region (at least; twice the region when longer)
 MAX_FILL_SECONDS = 60.0
@@ -288,38 +287,16 @@ def _prepare(takes: list, w0: int, channels: int, store: BlockStore) -> list[Pre
     return out
 
 
-def resolve_device(policy: str, ctx: TaskContext) -> str:
-    """The torch device for the neural engine under the window's AI device policy."""
-    try:
-        dev = devices.pick_device(policy)
-    except ValueError:
-        dev = devices.pick_device("auto")
-    if policy == "cuda" and dev != "cuda":
-        ctx.warn("Fill: no CUDA GPU was found; the neural engine runs on the CPU")
-    return dev
-
-
-def _with_cpu_fallback(run: Callable[[str], list], device: str, ctx: TaskContext) -> list:
-    try:
-        return run(device)
-    except Exception as exc:
-        if device == "cpu" or not devices.is_out_of_memory(exc):
-            raise
-    devices.free_gpu_memory()
-    ctx.warn("Fill: the GPU ran out of memory; finishing on the CPU")
-    return run("cpu")
-
-
 def compute_fill(project: Project, target: FillTarget, engine: str, n_takes: int, ctx: TaskContext,
                  neural_steps: int = 200, policy: str = "auto", store: BlockStore | None = None) -> list[Prepared]:
     """Ranked takes for the target (worker thread)."""
-    from seedwave_plugins.fill import FillOptions, candidates
+    from .. import FillOptions, candidates
 
     store = store or default_store()
     ctx.progress(0.0, "Fill: reading the audio")
     x = target.audio.read(target.w0, target.w1)
     extra, pieces = read_extra(project, target, ctx)
-    device = resolve_device(policy, ctx) if engine == "neural" else "cpu"
+    device = devices.resolve_device(engine == "neural", policy, ctx.warn, "Fill (neural engine)")
     a = (target.start - target.w0) / target.rate
     b = (target.stop - target.w0) / target.rate
 
@@ -327,7 +304,7 @@ def compute_fill(project: Project, target: FillTarget, engine: str, n_takes: int
         opts = FillOptions(neural_steps=neural_steps, device=dev)
         return candidates(x, target.rate, a, b, engine, n_takes, ctx, options=opts, extra=extra)
 
-    takes = [_relabel(t, target, pieces) for t in _with_cpu_fallback(run, device, ctx)]
+    takes = [_relabel(t, target, pieces) for t in devices.run_with_cpu_fallback(run, device, ctx.warn, "Fill")]
     if not takes:
         raise EditError("No fill could be made for this region")
     ctx.check()
@@ -336,7 +313,7 @@ def compute_fill(project: Project, target: FillTarget, engine: str, n_takes: int
 
 def compute_extend(target: ExtendTarget, n_takes: int, ctx: TaskContext,
                    store: BlockStore | None = None) -> list[Prepared]:
-    from seedwave_plugins.fill import extend_candidates
+    from .. import extend_candidates
 
     store = store or default_store()
     ctx.progress(0.0, "Extend: reading the clip")

@@ -1,10 +1,10 @@
-"""Running Fill and Extend for the window: the job, the takes, audition (A/B) and commit.
+"""Running Fill and Extend in the app: the job, the takes, audition (A/B) and commit.
 
-:class:`FillSession` takes its target from the window's selection on the GUI
+:class:`FillSession` takes its target from the host's selection on the GUI
 thread, computes the takes in a :class:`~editor.jobs.runner.Job` on a snapshot
 (the neural engine in the GPU slot when the AI device policy gives it a GPU), and
-builds one scratch project per take. Auditioning plays a scratch project
-(``window.play_project_preview``) over the region with context either side, so the
+builds one scratch project per take. Auditioning plays a scratch project through
+the host's audition service (owner "fill") over the region with context either side, so the
 document is never touched; choosing another take (or the original) while it plays
 switches at the playhead. :meth:`FillSession.apply` commits a take as one history
 step whose meta records engine, take and parameters.
@@ -17,12 +17,12 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from ...core.errors import SeedwaveError
-from ...core.model import Project
-from ...core.task import TaskContext
-from ...effects import device as devices
-from ...jobs.runner import Job
-from ..job_relay import JobRelay
+from editor.core.errors import SeedwaveError
+from editor.core.model import Project
+from editor.core.task import TaskContext
+from editor.host import AuditionState, Host
+from editor.jobs.runner import Job
+
 from .fill_model import (
     ENGINE_NAMES,
     ExtendTarget,
@@ -41,6 +41,7 @@ from .fill_model import (
 PREVIEW_CONTEXT_SECONDS = 1.5  # heard before and after the region
 PREVIEW_MAX_EXTENSION_SECONDS = 15.0  # of an extension, at most this much is auditioned
 ORIGINAL = -1  # the choice that plays the audio as it is
+OWNER = "fill"  # this session's name in the host's audition service
 
 
 @dataclass
@@ -82,7 +83,7 @@ def _extend_range(base: Project, target: ExtendTarget, projects: list[Project]) 
 
 
 class FillSession(QObject):
-    """Fill / Extend state for one window."""
+    """Fill / Extend state of the app (one per host)."""
 
     run_started = Signal(object)  # the Job
     run_finished = Signal(object)  # the Job, after its takes were stored (or it failed or was cancelled)
@@ -92,29 +93,26 @@ class FillSession(QObject):
     applied = Signal(object)  # the Prepared take, once committed
     error = Signal(str)  # a message for the user (also shown by the window)
 
-    def __init__(self, window) -> None:  # noqa: ANN001 - MainWindow (import cycle)
-        super().__init__(window)
-        self.w = window
+    def __init__(self, host: Host, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.host = host
         self.job: Job | None = None
         self.take_set: TakeSet | None = None
         self.choice = 0
         self.last_take = 0  # what A/B switches back to from the original
         self.loop = True
-        self._previewing = False
-        self.w.playback_stopped.connect(self._playback_stopped)
-        self.w.document.changed.connect(self._document_changed)
+        host.audition.state_changed.connect(self._audition)
+        host.document.changed.connect(self._document_changed)
 
     # -- settings --------------------------------------------------------------------
     def device_policy(self) -> str:
-        policy = str(self.w.settings.get("ai/device") or "auto")
-        return policy if policy in devices.POLICIES else "auto"
+        return self.host.models.device_policy()
 
     def _gpu_slot(self, engine: str) -> bool:
         """The neural engine queues for the single GPU slot when it may get a GPU."""
-        if engine != "neural" or self.device_policy() == "cpu":
-            return False
-        report = devices.last_report()
-        return report is None or report.cuda or report.mps
+        from .. import FillEffect
+
+        return engine == "neural" and self.host.models.uses_gpu_slot(FillEffect())
 
     # -- running -----------------------------------------------------------------------
     @property
@@ -124,9 +122,9 @@ class FillSession(QObject):
     def start_fill(self, engine: str = "auto", n_takes: int = 5, whole_track: bool = False,
                    neural_steps: int = 200) -> Job | None:
         """Find takes for the time selection; errors become a message and return None."""
-        base = self.w.project
+        base = self.host.document.project
         try:
-            target = fill_target(base, self.w.state.selection, whole_track)
+            target = fill_target(base, self.host.selection.current().time(), whole_track)
         except SeedwaveError as exc:
             self._error(str(exc))
             return None
@@ -143,7 +141,7 @@ class FillSession(QObject):
         return self._submit(Job(title, work, gpu=self._gpu_slot(engine), kind="effect"))
 
     def start_extend(self, clip_id: str, seconds: float, direction: str = "end", n_takes: int = 3) -> Job | None:
-        base = self.w.project
+        base = self.host.document.project
         try:
             target = extend_target(base, clip_id, seconds, direction)
         except SeedwaveError as exc:
@@ -165,10 +163,10 @@ class FillSession(QObject):
     def _submit(self, job: Job) -> Job:
         self.cancel()
         self.stop_preview()
-        JobRelay(self, job, lambda ts: self._done(job, ts), lambda _m: self._ended(job, failed=True),
-                 lambda: self._ended(job), self.w.show_message)
+        self.host.jobs.relay(job, lambda ts: self._done(job, ts), lambda _m: self._ended(job, failed=True),
+                             lambda: self._ended(job), self.host.ui.message)
         self.job = job
-        self.w.jobs.submit(job)
+        self.host.jobs.submit(job)
         self.run_started.emit(job)
         return job
 
@@ -178,9 +176,9 @@ class FillSession(QObject):
 
     def _done(self, job: Job, take_set: TakeSet) -> None:
         try:
-            self.w.project.find_clip(take_set.target.clip_id)
+            self.host.document.project.find_clip(take_set.target.clip_id)
         except KeyError:
-            self.w.show_message(f"{job.title}: discarded, its clip is gone")
+            self.host.ui.message(f"{job.title}: discarded, its clip is gone")
             self.run_finished.emit(job)
             return
         if job is self.job:
@@ -197,7 +195,7 @@ class FillSession(QObject):
 
     def _error(self, text: str) -> None:
         self.error.emit(text)
-        self.w.show_error(text)
+        self.host.ui.error(text)
 
     def _document_changed(self, project: Project) -> None:
         """Forget takes whose clip is gone (another project opened, the track removed)."""
@@ -216,7 +214,7 @@ class FillSession(QObject):
     # -- audition ----------------------------------------------------------------------
     @property
     def previewing(self) -> bool:
-        return self._previewing and self.w.player.playing
+        return self.host.audition.is_playing(OWNER)
 
     def choose(self, choice: int) -> None:
         """Audition ``choice`` (a take index, or ORIGINAL); switches a playing preview at the playhead."""
@@ -227,7 +225,7 @@ class FillSession(QObject):
         if choice != ORIGINAL:
             self.last_take = choice
         if self.previewing:
-            self.w.set_preview_project(ts.project(choice))
+            self.host.audition.switch(OWNER, ts.project(choice), str(choice))
         self.choice_changed.emit(choice)
 
     def toggle_ab(self) -> None:
@@ -238,18 +236,16 @@ class FillSession(QObject):
         ts = self.take_set
         if ts is None:
             return False
-        if not self.w.player.available:
-            self.w.show_message(f"There is no audio output to audition on: {self.w.player.reason}")
+        if not self.host.audition.available:
+            self.host.ui.message(f"There is no audio output to audition on: {self.host.audition.reason}")
             return False
-        self.w.play_project_preview(ts.project(self.choice), ts.start, ts.stop, loop=self.loop)
-        self._previewing = self.w.player.playing
+        ok = self.host.audition.play(OWNER, ts.project(self.choice), ts.start, ts.stop, loop=self.loop,
+                                     variant=str(self.choice))
         self.preview_changed.emit()
-        return self._previewing
+        return ok
 
     def stop_preview(self) -> None:
-        if self.previewing:
-            self.w.stop()
-        self._previewing = False
+        self.host.audition.stop(OWNER)
         self.preview_changed.emit()
 
     def toggle_play(self) -> None:
@@ -258,24 +254,22 @@ class FillSession(QObject):
         else:
             self.play()
 
-    def _playback_stopped(self) -> None:
-        if self._previewing:
-            self._previewing = False
-            self.preview_changed.emit()
+    def _audition(self, _state: AuditionState) -> None:
+        self.preview_changed.emit()  # started, stopped, or something else plays now
 
     # -- commit --------------------------------------------------------------------------
     def apply(self, choice: int | None = None) -> bool:
         """Commit a take (default: the one chosen) as one undo step."""
         ts = self.take_set
         if ts is None:
-            self.w.show_message("Find takes first")
+            self.host.ui.message("Find takes first")
             return False
         choice = self.choice if choice is None else choice
         if choice == ORIGINAL:
             choice = self.last_take
         p = ts.takes[choice]
         self.stop_preview()
-        error = self.w.document.error
+        error = self.host.document.error
         error.connect(self.error)  # a refused edit (the clip changed since) shows in the panel too
         try:
             return self._commit(ts, choice, p)
@@ -289,7 +283,7 @@ class FillSession(QObject):
             assert isinstance(target, FillTarget)
             meta = fill_meta(target, p, ts.settings["engine"], ts.settings["n_takes"], ts.settings["neural_steps"])
             label = f"Fill {target.frames / target.rate:.3f} s ({engine}, take {choice + 1})"
-            ok = self.w.document.apply(lambda pr: apply_fill(pr, target, p), label, meta=meta)
+            ok = self.host.document.apply(lambda pr: apply_fill(pr, target, p), label, meta=meta)
         else:
             target = ts.target
             assert isinstance(target, ExtendTarget)
@@ -304,9 +298,9 @@ class FillSession(QObject):
 
             label = (f"Extend “{target.clip_name}” by {target.frames / target.rate:g} s at the "
                      f"{target.direction} (take {choice + 1})")
-            ok = self.w.document.apply(edit, label, meta=meta)
+            ok = self.host.document.apply(edit, label, meta=meta)
             if ok and moved and moved[0]:
-                self.w.show_message(f"{label}: later clips on the track moved by {moved[0] / target.rate:.3f} s")
+                self.host.ui.message(f"{label}: later clips on the track moved by {moved[0] / target.rate:.3f} s")
         if ok:
             self.applied.emit(p)
         return ok

@@ -20,7 +20,8 @@ the selected clip (or the clip under the cursor on the selected track):
 * **Extract to tracks** puts each stem on a new track right below the source
   track, sample-aligned with the clip; the source track is muted. One undo step.
 
-``install(window)`` adds the dock, an Effects menu entry and a context-menu entry.
+The stems plugin's manifest (plugin.toml) contributes this panel, the
+Effects > Stem Remix Panel… command (:func:`show_remix`) and its context-menu entry.
 """
 
 from __future__ import annotations
@@ -28,13 +29,11 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QMenu,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -43,22 +42,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.errors import SeedwaveError
-from ...core.model import Clip
-from ...core.sequence import AudioSeq
-from ...core.task import TaskContext
-from ...core.timefmt import format_hms
-from ...effects.base import EffectContext
-from ...jobs.runner import Job
-from ..effect_apply import resolve_device
-from ..job_relay import JobRelay
-from .ab_row import add_variant_buttons
+from editor.core.errors import SeedwaveError
+from editor.core.model import Clip
+from editor.core.sequence import AudioSeq
+from editor.core.task import TaskContext
+from editor.core.timefmt import format_hms
+from editor.effects import device as devices
+from editor.effects.base import EffectContext
+from editor.host import Host
+from editor.host.widgets.ab_row import add_variant_buttons
+from editor.jobs.runner import Job
+
 from .remix_fx import StemEffectDialog, stem_effect_job, stem_effects
 from .remix_model import ProcessedStem, StemSession, describe
 from .remix_models import ModelChooser
 from .remix_preview import RemixPreview
 from .remix_strips import StemRow
+from .settings_page import apply_cache_limit
 
+PANEL_ID = "stems.remix"  # the panel's id in plugin.toml
 KEEP_SESSIONS = 4  # clips whose stems and settings the panel remembers
 
 
@@ -74,9 +76,9 @@ class RemixPanel(QWidget):
     applied = Signal(bool)  # an Apply ended (True: it is in the history)
     session_changed = Signal(object)  # the StemSession shown now, or None
 
-    def __init__(self, window, parent: QWidget | None = None) -> None:  # noqa: ANN001 - MainWindow
+    def __init__(self, host: Host, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.w = window
+        self.host = host
         self.session: StemSession | None = None
         self.clip_id: str | None = None  # the clip the panel is about
         self.sessions: OrderedDict[str, StemSession] = OrderedDict()
@@ -85,17 +87,17 @@ class RemixPanel(QWidget):
         self.fx_jobs: dict[tuple[str, str], Job] = {}  # (clip id, stem) -> running stem effect
         self.apply_job: Job | None = None
         self.fx_dialog: StemEffectDialog | None = None
-        self.preview = RemixPreview(window, lambda: self.session)
+        self.preview = RemixPreview(host, lambda: self.session, self)
         self.setAccessibleName("Remix")
+        apply_cache_limit(host)  # the stem cache size the user chose in Settings > Stems
         self._build()
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(0)
         self._refresh_timer.timeout.connect(self.refresh)
-        st = window.state
-        st.selection_changed.connect(self._refresh_timer.start)
-        st.cursor_changed.connect(self._refresh_timer.start)
-        window.document.changed.connect(self._document_changed)
+        host.selection.changed.connect(self._refresh_timer.start)
+        host.selection.cursor_changed.connect(self._refresh_timer.start)
+        host.document.changed.connect(self._document_changed)
         self.preview.state_changed.connect(self._preview_state)
         self.refresh()
 
@@ -109,7 +111,7 @@ class RemixPanel(QWidget):
         self.target_label.setAccessibleName("Clip to remix")
         lay.addWidget(self.target_label)
 
-        self.models = ModelChooser(self.w)
+        self.models = ModelChooser(self.host)
         self.models.changed.connect(self._update_buttons)
         self.model = self.models.combo
         self.model_note = self.models.note
@@ -202,7 +204,7 @@ class RemixPanel(QWidget):
     def target(self) -> tuple[str, str] | None:
         """(track id, clip id) of the selected clip, or of the clip under the cursor on the
         selected track (the only track if there is one)."""
-        project, st = self.w.project, self.w.state
+        project, st = self.host.document.project, self.host.selection.current()
         for cid in st.clip_ids:
             try:
                 track, clip = project.find_clip(cid)
@@ -210,7 +212,7 @@ class RemixPanel(QWidget):
                 continue
             return track.id, clip.id
         tids = st.track_ids or ((project.tracks[0].id,) if len(project.tracks) == 1 else ())
-        frame = st.sel_start if st.has_range else st.cursor
+        frame = st.start if st.has_range else st.cursor
         for tid in tids[:1]:
             try:
                 track = project.track(tid)
@@ -225,7 +227,7 @@ class RemixPanel(QWidget):
         if self.clip_id is None:
             return None
         try:
-            return self.w.project.find_clip(self.clip_id)[1]
+            return self.host.document.project.find_clip(self.clip_id)[1]
         except KeyError:
             return None
 
@@ -247,14 +249,14 @@ class RemixPanel(QWidget):
 
     def _session_for(self, clip_id: str) -> StemSession | None:
         s = self.sessions.get(clip_id)
-        if s is None or not s.usable(self.w.project):
+        if s is None or not s.usable(self.host.document.project):
             return None
         self.sessions.move_to_end(clip_id)
         return s
 
     def _document_changed(self, _project: object) -> None:
         self._refresh_timer.start()
-        if self.session is not None and self.session.usable(self.w.project):
+        if self.session is not None and self.session.usable(self.host.document.project):
             self.preview.changed()  # the scratch project follows edits elsewhere
 
     def _update_target(self) -> None:
@@ -262,18 +264,18 @@ class RemixPanel(QWidget):
         if clip is None:
             self.target_label.setText("Select a clip (or put the cursor on one) to remix it")
             return
-        track = self.w.project.find_clip(clip.id)[0]
-        rate = self.w.project.sample_rate
+        track = self.host.document.project.find_clip(clip.id)[0]
+        rate = self.host.document.project.sample_rate
         name = clip.name or "clip"
         self.target_label.setText(f"{name} on {track.name} ({format_hms(clip.position, rate)}–"
                                   f"{format_hms(clip.end, rate)})")
         s = self.sessions.get(clip.id)
-        if self.session is None and s is not None and s.state(self.w.project) == "stale":
+        if self.session is None and s is not None and s.state(self.host.document.project) == "stale":
             self._say("The clip changed since it was separated: separate it again", "warn")
 
     def _update_buttons(self) -> None:
         busy = self.sep_job is not None and self.sep_job.active
-        usable = self.session is not None and self.session.usable(self.w.project)
+        usable = self.session is not None and self.session.usable(self.host.document.project)
         can_sep = self._clip() is not None and not busy and self.models.installed()
         self.separate_button.setEnabled(can_sep)
         self.separate_button.setText("Separate again" if usable else "Separate")
@@ -297,7 +299,7 @@ class RemixPanel(QWidget):
             r.deleteLater()
         self.rows.clear()
         if session is not None:
-            effects = stem_effects(self.w.effects.registry.classes())
+            effects = stem_effects(self.host.effects.registry.classes())
             for i, name in enumerate(session.names):
                 row = StemRow(name, session.is_approximate(name))
                 row.set_mix(session.setting(name))
@@ -353,30 +355,30 @@ class RemixPanel(QWidget):
         self.refresh()  # the selection may have changed a moment ago
         clip = self._clip()
         if clip is None:
-            self.w.show_message("Select a clip to remix first")
+            self.host.ui.message("Select a clip to remix first")
             return None
         if self.sep_job is not None and self.sep_job.active:
             return self.sep_job
         if not self.models.installed():
             self.models.update_note()
-            self.w.show_message(self.model_note.text())
+            self.host.ui.message(self.model_note.text())
             return None
-        track = self.w.project.find_clip(clip.id)[0]
-        seq, rate, model = clip.visible_audio(), self.w.project.sample_rate, self.models.name()
-        fx = self.w.effects
-        policy, models, gpu = fx.device_policy(), fx.models(), fx.uses_gpu_slot(StemsEffect())
+        track = self.host.document.project.find_clip(clip.id)[0]
+        seq, rate, model = clip.visible_audio(), self.host.document.project.sample_rate, self.models.name()
+        fx = self.host.models
+        policy, models, gpu = fx.device_policy(), fx.manager(), fx.uses_gpu_slot(StemsEffect())
 
         def work(ctx: TaskContext) -> Any:
             from seedwave_plugins.stems.api import separate
 
             ectx = EffectContext(ctx, "cpu", models)
-            ectx.device = resolve_device(StemsEffect(), policy, ectx)
+            ectx.device = devices.resolve_device(True, policy, ectx.warn, StemsEffect.title)
             return separate(seq, rate, model, ectx)
 
         job = Job(f"Separate stems ({model})", work, gpu=gpu, kind="effect")
-        JobRelay(self, job, lambda stems: self._separated(job, track.id, clip.id, seq, stems),
-              lambda msg: self._sep_ended(job, f"Separation failed: {msg}", "error"),
-              lambda: self._sep_ended(job, "Separation cancelled"))
+        self.host.jobs.relay(job, lambda stems: self._separated(job, track.id, clip.id, seq, stems),
+                             lambda msg: self._sep_ended(job, f"Separation failed: {msg}", "error"),
+                             lambda: self._sep_ended(job, "Separation cancelled"))
         job.progressed.connect(self._progress)
         self.sep_job = job
         self.preview.stop()
@@ -386,7 +388,7 @@ class RemixPanel(QWidget):
         self.cancel_button.show()
         self._say("")
         self._update_buttons()
-        self.w.jobs.submit(job)
+        self.host.jobs.submit(job)
         return job
 
     def cancel(self) -> None:
@@ -405,16 +407,16 @@ class RemixPanel(QWidget):
             self._say(text, kind)
             self._update_buttons()
         if kind == "error":
-            self.w.show_error(text)
+            self.host.ui.error(text)
         self.separation_finished.emit(job)
 
     def _separated(self, job: Job, track_id: str, clip_id: str, seq: AudioSeq, stems: Any) -> None:
         session = StemSession(track_id, clip_id, seq, stems)
-        if not session.usable(self.w.project):
+        if not session.usable(self.host.document.project):
             self._sep_ended(job, "The clip changed while it was being separated: separate it again", "warn")
             return
         old = self.sessions.get(clip_id)
-        if old is not None and old.stems.model == stems.model and old.usable(self.w.project):
+        if old is not None and old.stems.model == stems.model and old.usable(self.host.document.project):
             session = old  # same stems: keep the user's settings and processed stems
         self.sessions[clip_id] = session
         self.sessions.move_to_end(clip_id)
@@ -430,10 +432,10 @@ class RemixPanel(QWidget):
     def apply(self) -> Job | None:
         """Replace the clip's audio by the remix: one undo step, with provenance."""
         s = self.session
-        if s is None or not s.usable(self.w.project):
-            self.w.show_message("Separate the clip first")
+        if s is None or not s.usable(self.host.document.project):
+            self.host.ui.message("Separate the clip first")
             return None
-        if s.is_unity and s.state(self.w.project) == "original":
+        if s.is_unity and s.state(self.host.document.project) == "original":
             self._say("Nothing to apply: the remix is the original")
             return None
         snap = StemSession(s.track_id, s.clip_id, s.source, s.stems, dict(s.settings), dict(s.processed), s.applied)
@@ -446,15 +448,15 @@ class RemixPanel(QWidget):
         def done(ok: bool) -> None:
             self.apply_job = None
             if ok:
-                clip = s.clip(self.w.project)
+                clip = s.clip(self.host.document.project)
                 if clip is not None:
                     s.applied = clip.visible_audio()
                 self._say(f"Applied: {describe(snap)}")
             self._update_buttons()
             self.applied.emit(ok)
 
-        track_id = self.w.project.find_clip(s.clip_id)[0].id
-        self.apply_job = self.w.document.apply_async(fn, label, track_ids=(track_id,), meta=meta, on_done=done,
+        track_id = self.host.document.project.find_clip(s.clip_id)[0].id
+        self.apply_job = self.host.document.apply_async(fn, label, track_ids=(track_id,), meta=meta, on_done=done,
                                                      kind="effect")
         self._update_buttons()
         return self.apply_job
@@ -462,8 +464,8 @@ class RemixPanel(QWidget):
     def extract(self) -> bool:
         """Each stem on a new track below the source track (muted): one undo step."""
         s = self.session
-        if s is None or not s.usable(self.w.project):
-            self.w.show_message("Separate the clip first")
+        if s is None or not s.usable(self.host.document.project):
+            self.host.ui.message("Separate the clip first")
             return False
         notes: list[str] = []
 
@@ -472,20 +474,20 @@ class RemixPanel(QWidget):
             notes.extend(n)
             return project
 
-        ok = self.w.document.apply(fn, "Extract stems to tracks", meta=s.provenance())
+        ok = self.host.document.apply(fn, "Extract stems to tracks", meta=s.provenance())
         if ok:
             text = f"{len(s.names)} stem tracks added; the source track is muted"
             self._say(text + ("; " + "; ".join(notes) if notes else ""), "warn" if notes else "")
-            self.w.show_message(text)
+            self.host.ui.message(text)
         return ok
 
     # -- an effect on one stem ----------------------------------------------------------------------
     def choose_stem_effect(self, stem: str, effect_id: str) -> None:
         """Ask for the effect's parameters (if it has any), then run it on the stem."""
         try:
-            effect = self.w.effects.registry.get(effect_id)
+            effect = self.host.effects.registry.get(effect_id)
         except SeedwaveError as exc:
-            self.w.show_error(str(exc))
+            self.host.ui.error(str(exc))
             return
         if not effect.params:
             self.run_stem_effect(stem, effect_id, {})
@@ -507,19 +509,19 @@ class RemixPanel(QWidget):
         """Run ``effect_id`` on one stem of the current session, as a job; the result
         replaces that stem in the working set and the remix uses it."""
         s = self.session
-        if s is None or not s.usable(self.w.project) or stem not in s.names:
-            self.w.show_message("Separate the clip first")
+        if s is None or not s.usable(self.host.document.project) or stem not in s.names:
+            self.host.ui.message("Separate the clip first")
             return None
         try:
-            effect = self.w.effects.registry.get(effect_id)
+            effect = self.host.effects.registry.get(effect_id)
             values = effect.resolve_params(params)
         except SeedwaveError as exc:
-            self.w.show_error(str(exc))
+            self.host.ui.error(str(exc))
             return None
-        fx = self.w.effects
+        fx = self.host.models
         key = (s.clip_id, stem)
         prev = s.processed.get(stem)  # effects chain: each one processes the working stem
-        job = stem_effect_job(effect, stem, s.audio(stem), s.rate, values, fx.device_policy(), fx.models(),
+        job = stem_effect_job(effect, stem, s.audio(stem), s.rate, values, fx.device_policy(), fx.manager(),
                               fx.uses_gpu_slot(effect))
 
         def ok(result: Any) -> None:
@@ -540,16 +542,16 @@ class RemixPanel(QWidget):
             if self.session is s:
                 self._say(text, kind)
             if kind == "error":
-                self.w.show_error(text)
+                self.host.ui.error(text)
             self._update_buttons()
             self.stem_effect_finished.emit(job)
 
-        JobRelay(self, job, ok, lambda msg: ended(f"{job.title} failed: {msg}", "error"),
-              lambda: ended(f"{job.title}: cancelled"))
+        self.host.jobs.relay(job, ok, lambda msg: ended(f"{job.title} failed: {msg}", "error"),
+                             lambda: ended(f"{job.title}: cancelled"))
         self.fx_jobs[key] = job
         self._say(f"Running {job.title}…")
         self._update_buttons()
-        self.w.jobs.submit(job)
+        self.host.jobs.submit(job)
         return job
 
     def revert_stem(self, stem: str) -> None:
@@ -578,41 +580,8 @@ class RemixPanel(QWidget):
 # --------------------------------------------------------------------------- installing
 
 
-def show_remix(window) -> None:  # noqa: ANN001 - MainWindow
-    """Open the remix panel on the selected clip."""
-    window.remix_dock.show()
-    window.remix_dock.raise_()
-    window.remix_panel.refresh()
-
-
-def install(window) -> None:  # noqa: ANN001 - MainWindow
-    """Add the remix dock (tabbed with the effect panel), an Effects menu entry and a context-menu entry."""
-    window.remix_panel = RemixPanel(window)
-    window.remix_dock = window.add_dock("Remix", window.remix_panel, Qt.DockWidgetArea.RightDockWidgetArea)
-    effects_dock = getattr(window, "effects_dock", None)
-    if effects_dock is not None:
-        window.tabify(effects_dock, window.remix_dock)
-    act = QAction("Stem &Remix Panel…", window)
-    act.setStatusTip("Split a music clip into vocals, drums, bass and other; rebalance, extract or process them")
-    act.triggered.connect(lambda: show_remix(window))
-    window.act_remix_panel = act
-    menu: QMenu | None = getattr(window, "menu_effects", None)
-    if menu is not None:
-        actions = getattr(window, "effects_menu_actions", [])
-        before = actions[1] if len(actions) > 1 else None  # after "Effect Panel"
-        if before is not None:
-            menu.insertAction(before, act)
-        else:
-            menu.addAction(act)
-
-    previous = window.context_menu_extra
-
-    def extra(m: QMenu) -> None:
-        previous(m)
-        a = QAction("Stem Remix Panel…", m)
-        a.setStatusTip("Open the remix panel on this clip")
-        a.triggered.connect(lambda: show_remix(window))
-        m.addAction(a)
-
-    window.context_menu_extra = extra
-
+def show_remix(host: Host) -> None:
+    """Effects > Stem Remix Panel…: open the panel on the selected clip."""
+    panel = host.ui.show_panel(PANEL_ID)
+    if isinstance(panel, RemixPanel):
+        panel.refresh()

@@ -12,13 +12,13 @@ from typing import Any
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
-from ...core.sequence import AudioSeq
-from ...core.task import TaskContext
-from ...effects.base import Effect, EffectContext
-from ...effects.runner import Source, run_effect
-from ...jobs.runner import Job
-from ..effect_apply import resolve_device
-from .param_form import ParamForm
+from editor.core.sequence import AudioSeq
+from editor.core.task import TaskContext
+from editor.effects import device as devices
+from editor.effects.base import Effect, EffectContext
+from editor.effects.runner import Source, run_effect
+from editor.host.widgets.param_form import ParamForm
+from editor.jobs.runner import Job
 
 EXCLUDED = ("stems", "remix")  # separating a stem again makes no sense here
 
@@ -69,7 +69,7 @@ def stem_effect_job(effect: Effect, stem: str, audio: AudioSeq, rate: int, param
 
     def work(ctx: TaskContext) -> Any:
         ectx = EffectContext(ctx, "cpu", models)
-        ectx.device = resolve_device(effect, policy, ectx)
+        ectx.device = devices.resolve_device(effect.uses_gpu, policy, ectx.warn, effect.title)
         return run_effect(effect, Source.from_seq(audio, rate), params, ectx)
 
     return Job(f"{effect.title} on {stem}", work, gpu=gpu, kind="effect")

@@ -27,39 +27,19 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from seedwave_plugins.stems.api import Stems, remix_to_seq
-from seedwave_plugins.stems.mixing import UNITY, StemMix, remix_arrays
 
-from ...core import edits
-from ...core.blocks import Backing, Block
-from ...core.errors import EditError
-from ...core.model import Clip, Project, new_id
-from ...core.sequence import AudioSeq
-from ...core.store import BlockStore
-from ...core.task import TaskContext
+from editor.core import edits
+from editor.core.errors import EditError
+from editor.core.memory import memory_seq
+from editor.core.model import Clip, Project, new_id
+from editor.core.sequence import AudioSeq
+from editor.core.store import BlockStore
+from editor.core.task import TaskContext
+
+from ..api import Stems, remix_to_seq
+from ..mixing import UNITY, StemMix, remix_arrays
 
 PANEL_VERSION = "1"
-
-
-class ArrayBacking(Backing):
-    """Samples held in memory: the blocks of a scratch preview, never saved or drawn."""
-
-    def __init__(self, data: np.ndarray) -> None:
-        self._data = data
-
-    def read(self, start: int, stop: int) -> np.ndarray:
-        return self._data[:, start:stop]
-
-    def describe(self) -> dict[str, Any]:
-        return {"kind": "memory"}
-
-
-def memory_seq(data: np.ndarray) -> AudioSeq:
-    """A planar float32 array as an AudioSeq without touching the block store."""
-    data = np.ascontiguousarray(data, dtype=np.float32)
-    if data.shape[1] == 0:
-        return AudioSeq.empty(data.shape[0])
-    return AudioSeq.from_blocks([Block(data.shape[0], data.shape[1], ArrayBacking(data), None)], data.shape[0])
 
 
 @dataclass

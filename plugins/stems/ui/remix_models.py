@@ -11,7 +11,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ...core.errors import SeedwaveError
+from editor.core.errors import SeedwaveError
+from editor.host import Host
 
 SETTING_MODEL = "remix/model"
 DEFAULT_MODEL = "spleeter"
@@ -25,9 +26,9 @@ class ModelChooser(QWidget):
 
     changed = Signal()
 
-    def __init__(self, window, parent: QWidget | None = None) -> None:  # noqa: ANN001 - MainWindow
+    def __init__(self, host: Host, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.w = window
+        self.host = host
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
@@ -47,11 +48,12 @@ class ModelChooser(QWidget):
         lay.addWidget(self.note)
         self._fill()
         self.combo.currentIndexChanged.connect(self._chosen)
+        host.models.changed.connect(self.update_note)  # installed or removed in Models…
 
     def _fill(self) -> None:
         from seedwave_plugins.stems.catalog import get_model, model_names
 
-        saved = str(self.w.settings.get(SETTING_MODEL) or DEFAULT_MODEL)
+        saved = str(self.host.settings.get(SETTING_MODEL, DEFAULT_MODEL) or DEFAULT_MODEL)
         for name in model_names():
             m = get_model(name)
             self.combo.addItem(m.title, name)
@@ -70,7 +72,7 @@ class ModelChooser(QWidget):
         from seedwave_plugins.stems.api import model_status
 
         try:
-            return bool(model_status(self.name(), self.w.effects.models())["installed"])
+            return bool(model_status(self.name(), self.host.models.manager())["installed"])
         except SeedwaveError:
             return False
 
@@ -78,7 +80,7 @@ class ModelChooser(QWidget):
         """Say whether the chosen model can run, and mark the missing ones in the list."""
         from seedwave_plugins.stems.api import get_model, model_status
 
-        manager = self.w.effects.models()
+        manager = self.host.models.manager()
         for i in range(self.combo.count()):
             m = get_model(self.combo.itemData(i))
             missing = any(not manager.is_installed(f) for f in m.files)
@@ -105,15 +107,9 @@ class ModelChooser(QWidget):
         self.changed.emit()
 
     def _chosen(self, _index: int) -> None:
-        self.w.settings.set(SETTING_MODEL, self.name())
+        self.host.settings.set(SETTING_MODEL, self.name())
         self.update_note()
 
     def open_models(self) -> None:
-        """The model manager; the note is updated when it closes."""
-        from .effects import open_models_dialog
-
-        open_models_dialog(self.w)
-        dlg = getattr(self.w, "models_dialog", None)
-        if dlg is not None and not getattr(dlg, "_remix_hooked", False):
-            dlg.finished.connect(lambda _r: self.update_note())
-            dlg._remix_hooked = True
+        """The model manager (the note follows ``host.models.changed``)."""
+        self.host.models.open_dialog()

@@ -4,15 +4,14 @@ The player plays a scratch project (never the document) whose clip holds the
 remix of a region of about half a minute around the playhead, computed in memory
 from the stems (:meth:`StemSession.preview_project`). Every change of a stem's
 settings rebuilds that project (a weighted sum of arrays already in memory, a
-few milliseconds) and hands it to the player with
-:meth:`MainWindow.set_preview_project`, which keeps the playhead and re-renders
+few milliseconds) and hands it to the player with the host's
+``audition.switch``, which keeps the playhead and re-renders
 what has not been heard yet, so a slider move is heard at once. As the playhead
 nears the end of the region, the region moves on.
 
 A/B switches between the remix (B) and the original (A) the same way. If the
 document is playing when a control moves, the preview takes over the playback
-at the playhead (:meth:`MainWindow.take_over_playback`); Stop returns the player
-to the document.
+at the playhead (``audition.take_over``); Stop returns the player to the document.
 """
 
 from __future__ import annotations
@@ -21,14 +20,17 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ...core.errors import SeedwaveError
-from ...core.model import Project
+from editor.core.errors import SeedwaveError
+from editor.core.model import Project
+from editor.host import AuditionState, Host
+
 from .remix_model import StemSession
 
 SPAN_SECONDS = 30.0  # length of the remixed region
 LEAD_SECONDS = 2.0  # of it, before the playhead
 MARGIN_SECONDS = 5.0  # move the region on when the playhead is this close to its end
 VARIANTS = ("original", "remix")
+OWNER = "remix"  # this preview's name in the host's audition service
 
 
 class RemixPreview(QObject):
@@ -37,40 +39,37 @@ class RemixPreview(QObject):
     state_changed = Signal()  # started, stopped, variant changed
     updated = Signal(object)  # the scratch project just handed to the player
 
-    def __init__(self, window, session: Callable[[], StemSession | None]) -> None:  # noqa: ANN001 - MainWindow
-        super().__init__(window)
-        self.w = window
+    def __init__(self, host: Host, session: Callable[[], StemSession | None], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.host = host
         self._session = session
         self.variant = "remix"
         self.region: tuple[int, int] | None = None  # timeline frames remixed in the scratch project
         self.project: Project | None = None  # the scratch project last handed to the player
         self.loop: tuple[int, int] | None = None  # what a preview started here loops over
-        self._active = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)  # coalesce a burst of slider events into one rebuild
         self._timer.timeout.connect(self.update_now)
-        window.playback_stopped.connect(self._stopped)
-        window.state.playhead_changed.connect(self._playhead)
+        host.audition.state_changed.connect(self._audition)
+        host.selection.playhead_changed.connect(self._playhead)
 
     # -- state ----------------------------------------------------------------------
     @property
     def playing(self) -> bool:
         """True while the player plays this preview."""
-        return self._active and self.w.player.playing
+        return self.host.audition.is_playing(OWNER)
 
     def _frames(self, seconds: float) -> int:
-        return int(seconds * self.w.project.sample_rate)
+        return int(seconds * self.host.document.project.sample_rate)
 
     def region_around(self, session: StemSession, frame: int) -> tuple[int, int]:
         """The timeline region to remix: the preview's loop, or the visible part of the
         clip, if that is short and holds ``frame``; else half a minute from just before ``frame``."""
-        clip = session.clip(self.w.project)
+        clip = session.clip(self.host.document.project)
         if clip is None:
             return frame, frame
-        st = self.w.state
-        view_a = int(st.left)
-        view_b = int(st.left + self.w.lanes_width() * st.fpp)
+        view_a, view_b = self.host.ui.visible_range()
         a, b = max(clip.position, view_a), min(clip.end, view_b)
         if self.loop is not None and self.loop[0] <= frame < self.loop[1]:
             a, b = self.loop  # a short loop: remix all of it, so wrapping around needs no rebuild
@@ -82,49 +81,46 @@ class RemixPreview(QObject):
     def build(self, session: StemSession) -> Project:
         """The project to hear now (variant and region as they are)."""
         if self.variant == "original":
-            return session.original_project(self.w.project)
+            return session.original_project(self.host.document.project)
         if self.region is None:
-            self.region = self.region_around(session, self.w.player.position)
-        return session.preview_project(self.w.project, *self.region)
+            self.region = self.region_around(session, self.host.audition.position)
+        return session.preview_project(self.host.document.project, *self.region)
 
     # -- transport -------------------------------------------------------------------
     def play(self) -> bool:
         """Loop the preview: over the selected range if one lies on the clip, else from the
         playhead (or the cursor, or the clip's start) to the clip's end."""
         session = self._session()
-        if session is None or not session.usable(self.w.project):
-            self.w.show_message("Separate the clip first")
+        project = self.host.document.project
+        if session is None or not session.usable(project):
+            self.host.ui.message("Separate the clip first")
             return False
-        if not self.w.player.available:
-            self.w.show_message(f"No audio output: {self.w.player.reason}")
+        if not self.host.audition.available:
+            self.host.ui.message(f"No audio output: {self.host.audition.reason}")
             return False
-        clip = session.clip(self.w.project)
+        clip = session.clip(project)
         assert clip is not None
-        st = self.w.state
-        start, stop = st.playhead if st.playhead is not None else st.cursor, clip.end
-        if st.has_range and max(st.sel_start, clip.position) < min(st.sel_stop, clip.end):
-            start, stop = max(st.sel_start, clip.position), min(st.sel_stop, clip.end)
+        st = self.host.selection.current()
+        playhead = self.host.selection.playhead
+        start, stop = playhead if playhead is not None else st.cursor, clip.end
+        if st.has_range and max(st.start, clip.position) < min(st.stop, clip.end):
+            start, stop = max(st.start, clip.position), min(st.stop, clip.end)
         elif not clip.position <= start < clip.end:
             start = clip.position
-        if self.w.effects.previewing:
-            self.w.effects.stop_preview()
         self.loop = (start, stop)
         self.region = self.region_around(session, start)
         try:
             project = self.build(session)
         except SeedwaveError as exc:
-            self.w.show_error(str(exc))
+            self.host.ui.error(str(exc))
             return False
         self.project = project
-        self.w.play_project_preview(project, start, stop, loop=True)
-        self._active = self.w.player.playing
+        ok = self.host.audition.play(OWNER, project, start, stop, loop=True, variant=self.variant)
         self.state_changed.emit()
-        return self._active
+        return ok
 
     def stop(self) -> None:
-        if self.playing:
-            self.w.stop()
-        self._active = False
+        self.host.audition.stop(OWNER)
         self.loop = None
         self.state_changed.emit()
 
@@ -154,27 +150,27 @@ class RemixPreview(QObject):
         """Hand the player a project with the current settings, if anything is playing."""
         self._timer.stop()
         session = self._session()
-        if session is None or not self.w.player.playing:
+        audition = self.host.audition
+        if session is None or not audition.state.playing:
             return
-        if not session.usable(self.w.project):
+        if not session.usable(self.host.document.project):
             if self.playing:
                 self.stop()
             return
         if self.playing:
-            self._hand_over(session, self.w.set_preview_project)
-        elif self.w.preview_project is None:
+            self._hand_over(session, lambda p: audition.switch(OWNER, p, self.variant))
+        elif audition.preview_project is None:
             # The document is playing: the remix takes over from the playhead.
             self.loop = None
-            self.region = self.region_around(session, self.w.player.position)
-            if self._hand_over(session, self.w.take_over_playback):
-                self._active = True
+            self.region = self.region_around(session, audition.position)
+            if self._hand_over(session, lambda p: audition.take_over(OWNER, p, self.variant)):
                 self.state_changed.emit()
 
     def _hand_over(self, session: StemSession, to_player: Callable[[Project], object]) -> bool:
         try:
             project = self.build(session)
         except SeedwaveError as exc:
-            self.w.show_error(str(exc))
+            self.host.ui.error(str(exc))
             return False
         self.project = project
         to_player(project)
@@ -185,7 +181,7 @@ class RemixPreview(QObject):
         if frame is None or not self.playing or self.variant != "remix" or self.region is None:
             return
         session = self._session()
-        clip = session.clip(self.w.project) if session is not None else None
+        clip = session.clip(self.host.document.project) if session is not None else None
         if clip is None:
             return
         a, b = self.region
@@ -193,8 +189,7 @@ class RemixPreview(QObject):
             self.region = self.region_around(session, frame)
             self.update_now()
 
-    def _stopped(self) -> None:
-        if self._active:
-            self._active = False
-            self.loop = None
-            self.state_changed.emit()
+    def _audition(self, state: AuditionState) -> None:
+        if state.owner != OWNER and self.loop is not None:
+            self.loop = None  # stopped, or something else plays now
+        self.state_changed.emit()

@@ -14,9 +14,10 @@ from dataclasses import replace
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QMenu, QSlider, QToolButton, QVBoxLayout, QWidget
-from seedwave_plugins.stems.mixing import UNITY, StemMix
 
-from .fader import STEPS, db_to_pos, format_db, format_pan, parse_db, pos_to_db
+from editor.host.widgets.fader import STEPS, db_to_pos, format_db, format_pan, parse_db, pos_to_db
+
+from ..mixing import UNITY, StemMix
 
 APPROX_TIP = ("Approximate: this stem was estimated by a DSP split of the model's accompaniment "
               "(harmonic/percussive separation and a low band), not by the model itself")

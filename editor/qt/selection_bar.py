@@ -1,0 +1,83 @@
+"""The selection bar under the timeline: start, end and length of the selection, editable."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
+
+from ..core.errors import SeedwaveError
+from ..core.timefmt import format_hms, parse_time
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+
+class SelectionBar(QWidget):
+    """Editable start, end and length of the selection, in hh:mm:ss.mmm or samples."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__()
+        self.w = window
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(4, 0, 4, 0)
+        self.fields: dict[str, QLineEdit] = {}
+        for key, label in (("start", "Start"), ("end", "End"), ("length", "Length")):
+            lay.addWidget(QLabel(label))
+            ed = QLineEdit()
+            ed.setAccessibleName(f"Selection {label.lower()}")
+            ed.setMaximumWidth(130)
+            ed.editingFinished.connect(lambda k=key: self._edited(k))
+            self.fields[key] = ed
+            lay.addWidget(ed)
+        self.unit = QComboBox()
+        self.unit.setAccessibleName("Time format")
+        self.unit.addItem("hh:mm:ss.mmm", "hms")
+        self.unit.addItem("samples", "samples")
+        self.unit.currentIndexChanged.connect(self.refresh)
+        lay.addWidget(self.unit)
+        self.snap = QCheckBox("Snap to zero crossings")
+        self.snap.setAccessibleName("Snap selection to zero crossings")
+        self.snap.toggled.connect(self._snap)
+        lay.addWidget(self.snap)
+        lay.addStretch(1)
+        window.state.selection_changed.connect(self.refresh)
+        window.state.cursor_changed.connect(self.refresh)
+        self.refresh()
+
+    def _fmt(self, frames: int) -> str:
+        if self.unit.currentData() == "samples":
+            return str(frames)
+        return format_hms(frames, self.w.state.rate)
+
+    def refresh(self) -> None:
+        st = self.w.state
+        start, stop = (st.sel_start, st.sel_stop) if st.has_range else (st.cursor, st.cursor)
+        for key, v in (("start", start), ("end", stop), ("length", stop - start)):
+            ed = self.fields[key]
+            if not ed.hasFocus():
+                ed.setText(self._fmt(v))
+
+    def _edited(self, key: str) -> None:
+        st = self.w.state
+        try:
+            v = parse_time(self.fields[key].text(), st.rate, self.unit.currentData())
+        except SeedwaveError as exc:
+            self.w.show_error(str(exc))
+            self.refresh()
+            return
+        start, stop = (st.sel_start, st.sel_stop) if st.has_range else (st.cursor, st.cursor)
+        if key == "start":
+            start = v
+            stop = max(stop, start)
+        elif key == "end":
+            stop = v
+            start = min(start, stop)
+        else:
+            stop = start + v
+        tids = st.track_ids or tuple(t.id for t in self.w.document.project.tracks[:1])
+        st.set_selection(start, stop, tids)
+        st.set_cursor(start)
+
+    def _snap(self, on: bool) -> None:
+        self.w.state.snap_zero_crossings = on
