@@ -393,3 +393,38 @@ def test_gui_save_to_full_disk_shows_message(qtbot, full_disk, tmp_path):
         assert w.document.modified
     finally:
         close_window(w)
+
+
+def test_ai_step_provenance_survives_save_reopen_and_recovery(tmp_path, store):
+    from editor.core import edits
+    from editor.core.history import History
+    from editor.core.model import Clip, Project, Selection
+    from editor.core.projectfile import load_project
+    from editor.core.sequence import AudioSeq
+
+    x = sines(seconds=0.5, channels=1)
+    p = edits.add_track(Project(), "Voice", (Clip(AudioSeq.from_blocks(store.blocks_from_array(x), 1), 0),))
+    h = History(p)
+    facts = {"effect": "denoise", "model": "deepfilternet3", "model_sha256": "ab" * 32,
+             "params": {"strength": 0.8}, "seed": 1234, "device": "cpu"}
+    tid = p.tracks[0].id
+    h.push(edits.amplify(h.current, Selection(0, 1000, (tid,)), -3.0, store), "Denoise", meta=facts)
+    h.push(edits.set_master_gain(h.current, -1.0), "Master gain")  # not a processing step
+    (step,) = h.current.steps
+    assert step.label == "Denoise" and {k: step.data[k] for k in facts} == facts
+    assert step.data["versions"]["seedwave"] and step.data["applied_at"]
+    # Saved and reopened.
+    path = tmp_path / "p.seedwave"
+    save_project(h.current, path)
+    assert load_project(path).steps == h.current.steps
+    # Journalled, the process gone, recovered.
+    session = BlockStore(tmp_path / "sessions")
+    recovery.write_journal(session, h.current, path, True)
+    (session.folder / "owner").write_text("999999999")
+    (item,) = recovery.find_recoverable(tmp_path / "sessions")
+    project, _ = recovery.recover(item, store)
+    assert project.steps == h.current.steps
+    # Undoing the step takes its provenance with it.
+    h.undo()
+    h.undo()
+    assert h.current.steps == ()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .model import Project
+from .provenance import Step, is_step
 
 DEFAULT_LIMIT_BYTES = 8 << 30
 MERGE_WINDOW_S = 2.0
@@ -92,9 +93,15 @@ class History:
     # -- changes ----------------------------------------------------------------
     def push(self, project: Project, label: str, merge_key: str | None = None,
              meta: dict[str, Any] | None = None) -> None:
-        """Record ``project`` as the new current state."""
+        """Record ``project`` as the new current state.
+
+        ``meta`` holding a processing step's facts (an effect, model or engine)
+        also becomes a :class:`~editor.core.provenance.Step` of the project, so
+        its provenance is saved with the project and the recovery journal."""
         if project is self.current:
             return
+        if merge_key is None and is_step(meta):
+            project = project.with_(steps=(*project.steps, Step.record(label, meta or {})))
         now = time.monotonic()
         cur = self.entries[self.index]
         del self.entries[self.index + 1 :]

@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from .chain import Chain
 from .ids import new_id
+from .provenance import Step
 from .sequence import AudioSeq
 
 
@@ -156,6 +157,7 @@ class Project:
     master_gain_db: float = 0.0
     name: str = "Untitled"
     master_inserts: Chain = Chain()  # effects on the mix, before the master gain
+    steps: tuple[Step, ...] = ()  # provenance of processing steps applied (see editor.core.provenance)
 
     @property
     def end(self) -> int:

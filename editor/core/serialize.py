@@ -13,6 +13,7 @@ from typing import Any
 from .blocks import Block
 from .chain import Chain
 from .model import Clip, FadeShape, Marker, Project, Track
+from .provenance import Step
 from .sequence import AudioSeq, Segment
 
 BlockResolver = Callable[[str], Block]
@@ -46,6 +47,7 @@ def project_to_dict(project: Project, on_block: Callable[[Block], None]) -> dict
         "sample_rate": project.sample_rate,
         "master_gain_db": project.master_gain_db,
         "master_inserts": project.master_inserts.to_data(),
+        **({"steps": [s.to_data() for s in project.steps]} if project.steps else {}),
         "markers": [{"id": m.id, "position": m.position, "name": m.name} for m in project.markers],
         "tracks": [
             {
@@ -124,6 +126,7 @@ def project_from_dict(d: dict[str, Any], resolve: BlockResolver) -> Project:
         master_gain_db=float(d.get("master_gain_db", 0.0)),
         name=d.get("name", "Untitled"),
         master_inserts=_chain(d.get("master_inserts"), "the master"),
+        steps=tuple(Step.from_data(s) for s in d.get("steps", [])),
     )
 
 
