@@ -144,6 +144,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     from .engine.export import export_mix, export_stems
 
     project = load_project(args.project)
+    if project.has_inserts:
+        from . import effects  # noqa: F401 - the effect layer runs the tracks' insert effects
     out = Path(args.out)
     settings = _export_settings(args, out if not args.stems else out / "x.wav")
     ctx, tty = _progress_printer(args.quiet)
