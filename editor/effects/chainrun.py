@@ -200,6 +200,8 @@ def export_settings(output: OutputFormat, out: Path, channels: int, subtype: str
     extension names the format; unset fields follow the input."""
     fmt = _format_of(out)
     bits = output.bits if (output.bits is not None and output.format in (None, fmt)) else None
+    if output.format is None and bits not in FORMATS[fmt].depths:
+        bits = None  # following the input's format: a depth it cannot hold gives way to the input's
     if bits is None:
         bits = _source_bits(subtype, fmt)
     if FORMATS[fmt].lossy:
