@@ -165,3 +165,18 @@ def test_chain_on_a_selection_is_one_undo_step(store):
     history.undo()
     back = history.current.tracks[0].clips[0].audio
     assert np.array_equal(back.read(0, back.frames), audio)
+
+
+def test_track_inserts_save_as_a_chain_and_load_back_as_inserts(tmp_path):
+    from editor.effects.chainfile import chain_for_inserts, spec_from_inserts
+
+    inserts = Chain((ChainStep.make("denoise", {"engine": "rnnoise"}, wet=0.5),
+                     ChainStep.make("denoise", {"strength": 6.0}, bypass=True)))
+    path = save_chain(spec_from_inserts(inserts, "Vocal bus"), tmp_path / "bus.swchain")
+    back, notes = chain_for_inserts(load_chain(path))
+    assert notes == []
+    assert [(s.effect_id, s.params, s.bypass, s.wet) for s in back] == \
+           [(s.effect_id, s.params, s.bypass, s.wet) for s in inserts]
+    assert not {s.id for s in back} & {s.id for s in inserts}  # fresh step ids
+    live, notes = chain_for_inserts(_spec())
+    assert [s.effect_id for s in live] == ["denoise", "denoise"] and "loudness" in notes[0]

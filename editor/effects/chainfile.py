@@ -343,6 +343,27 @@ def with_overrides(spec: ChainSpec, values: Mapping[str, str], reg: Registry | N
     return replace(spec, chain=Chain(tuple(steps)))
 
 
+# --------------------------------------------------------------------------- track inserts
+
+
+def spec_from_inserts(chain: Chain, name: str, output: OutputFormat | None = None) -> ChainSpec:
+    """A track's (or the master's) insert chain as a chain to save ("save chain")."""
+    return ChainSpec(chain, name=name, output=output or OutputFormat())
+
+
+def chain_for_inserts(spec: ChainSpec) -> tuple[Chain, list[str]]:
+    """The steps of a saved chain that can be heard live as track inserts, with new
+    step ids, and a note for each left out (loudness needs the whole signal)."""
+    kept: list[ChainStep] = []
+    notes: list[str] = []
+    for i, s in enumerate(spec.chain.steps, 1):
+        if s.effect_id == LOUDNESS:
+            notes.append(f"step {i} (loudness) needs the whole signal; it is not an insert effect")
+            continue
+        kept.append(ChainStep.make(s.effect_id, s.param_dict, bypass=s.bypass, wet=s.wet))
+    return Chain(tuple(kept)), notes
+
+
 # --------------------------------------------------------------------------- the user's chains folder
 
 
