@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import os
 import shutil
 import tempfile
 import time
@@ -94,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cycles", type=int, default=40)
     args = ap.parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="recovery-", dir=workdir("recovery")))
+    os.environ["SEEDWAVE_CACHE"] = str(root / "cache-parent")  # salvage files and sweeps stay in here
     try:
         whole = growth(args.cycles, root, compact=False)
         compact = growth(args.cycles, root, compact=True)

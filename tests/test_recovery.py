@@ -219,9 +219,11 @@ def test_changed_audio_is_detected_by_its_hash(tmp_path, store):
 def test_nothing_moves_until_every_block_is_checked(tmp_path, store):
     sessions, work = _run_crash(tmp_path, UNDO_NEW_EDIT)
     (item,) = recovery.find_recoverable(sessions)
-    caches = sorted(item.folder.glob("*.f32"))
-    # Break the block check after the first file by making one file unreadable-short.
-    victim = caches[-1]
+    journal = json.loads((item.folder / recovery.JOURNAL).read_text())
+    referenced = sorted({Path(d["path"]) for d in journal["blocks"].values()})
+    assert len(referenced) == 2
+    # One file checks, the other is cut short: the good one must not have moved either.
+    victim = referenced[-1]
     victim.write_bytes(victim.read_bytes()[:100])
     ours_before = set(store.folder.iterdir())
     with pytest.raises(recovery.RecoveryIncomplete):

@@ -102,6 +102,9 @@ class MappedFile:
     them is garbage; project files are left alone.
     """
 
+    #: Every live mapping, so a save about to replace a file can find who still reads it.
+    live: weakref.WeakSet[MappedFile] = weakref.WeakSet()
+
     def __init__(self, path: Path, temporary: bool) -> None:
         self.path = Path(path)
         self.temporary = temporary
@@ -112,6 +115,7 @@ class MappedFile:
         self.identity: tuple[int, int, int, int] = file_identity(st)
         self._map = np.memmap(self.path, dtype=np.uint8, mode="r", shape=(size,)) if size else None
         self._finalizer = weakref.finalize(self, _unlink_quietly, str(self.path)) if temporary else None
+        MappedFile.live.add(self)
 
     @property
     def size(self) -> int:
@@ -124,12 +128,15 @@ class MappedFile:
         except OSError:
             return False
 
-    def moved_to(self, path: Path) -> None:
-        """The file was renamed to ``path`` (same inode): follow it."""
+    def moved_to(self, path: Path, temporary: bool | None = None) -> None:
+        """The file was renamed or linked to ``path`` (same inode): follow it.
+        ``temporary``: whether ``path`` is deleted once unused (default: as before)."""
         self.path = Path(path)
+        if temporary is None:
+            temporary = self._finalizer is not None
         if self._finalizer is not None:
             self._finalizer.detach()
-            self._finalizer = weakref.finalize(self, _unlink_quietly, str(self.path))
+        self._finalizer = weakref.finalize(self, _unlink_quietly, str(self.path)) if temporary else None
 
     def region(self, offset: int, channels: int, frames: int) -> np.ndarray:
         nbytes = channels * frames * 4

@@ -30,7 +30,16 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from .blocks import SUMMARY_LEVELS, Block, F32Backing, MappedFile, SummaryLevel, compute_summaries, digest_of
+from .blocks import (
+    SUMMARY_LEVELS,
+    Block,
+    F32Backing,
+    MappedFile,
+    SummaryLevel,
+    compute_summaries,
+    digest_of,
+    file_identity,
+)
 from .errors import ProjectFileError
 from .model import Project
 from .projectcheck import check_project_dict
@@ -155,6 +164,7 @@ def save_project(project: Project, path: str | Path, ctx: TaskContext | None = N
             fh.write(HEADER.pack(MAGIC, FORMAT_VERSION, 0, offset, len(body)))
             fh.flush()
             os.fsync(fh.fileno())
+        _keep_replaced(path)
         os.replace(tmp, path)
     except OSError as exc:
         _unlink(tmp)
@@ -171,6 +181,33 @@ def save_project(project: Project, path: str | Path, ctx: TaskContext | None = N
         b.replace_backing(F32Backing(mapped, off, b.channels, b.frames))
         if b.digest is None:
             b.digest = index[uid]["digest"]
+    # The recovery journal may name the file just replaced or cache files now unused: renew it.
+    from .recovery import rewrite_journal
+
+    rewrite_journal(default_store())
+
+
+def _keep_replaced(path: Path) -> None:
+    """Before a save replaces ``path``: if this process still reads audio from the
+    file there (an older version of the project, still used by the history or named
+    by the recovery journal), give that file a name in the session folder, so it
+    survives as long as it is used and a crash recovery can still find it by its
+    identity. Costs nothing: a hard link. Where links cannot be made (another file
+    system), the journal is rewritten after the save instead."""
+    try:
+        there = file_identity(os.stat(path))
+    except OSError:
+        return
+    users = [m for m in list(MappedFile.live) if m.identity == there]
+    if not users:
+        return
+    kept = default_store().folder / f"kept-{uuid.uuid4().hex}{EXTENSION}"
+    try:
+        os.link(path, kept)
+    except OSError:
+        return
+    for m in users:
+        m.moved_to(kept, temporary=True)
 
 
 def _new_tag() -> str:

@@ -121,8 +121,10 @@ def write_journal(store: BlockStore, project: Project, path: Path | None, modifi
         what = "the disk is full" if exc.errno == 28 else (exc.strerror or str(exc))
         raise ProjectFileError(f"cannot write the recovery file ({what}); the previous one is kept",
                                target) from None
-    # From now on these blocks (and so their files) live at least until the next journal.
+    # From now on these blocks and the files they were in live at least until the next journal.
     store.journal_blocks = frozenset(used)
+    store.journal_files = frozenset(f for b in used for f in _files_of(b.backing))
+    store.last_journal = (project, path, modified)
     store.journal_serial += 1
     return target
 
@@ -172,9 +174,27 @@ def keep_alive(store: BlockStore, project: Project) -> int:
     return copied
 
 
+def _files_of(backing: Backing) -> list[object]:
+    if isinstance(backing, F32Backing):
+        return [backing.file]
+    if isinstance(backing, PcmAliasBacking):
+        return [backing.source]
+    return []
+
+
+def rewrite_journal(store: BlockStore) -> None:
+    """Write the last journal again (after a save moved blocks into the project file)."""
+    if store.last_journal is not None and (store.folder / JOURNAL).exists():
+        project, path, modified = store.last_journal
+        with contextlib.suppress(SeedwaveError):
+            write_journal(store, project, path, modified)
+
+
 def clear_journal(store: BlockStore) -> None:
     (store.folder / JOURNAL).unlink(missing_ok=True)
     store.journal_blocks = frozenset()
+    store.journal_files = frozenset()
+    store.last_journal = None
 
 
 # --------------------------------------------------------------------------- finding
@@ -272,6 +292,16 @@ def _check_block(d: Any, session: Path) -> _Checked | str:
     try:
         st = os.stat(p)
     except OSError:
+        st = None
+    if kind == "f32" and isinstance(ident, list) and (st is None or tuple(ident) != file_identity(st)):
+        # A save replaced the file after this journal: the session kept the old one under another name.
+        for kept in session.glob("kept-*"):
+            with contextlib.suppress(OSError):
+                kst = os.stat(kept)
+                if file_identity(kst) == tuple(ident):
+                    p, st = kept, kst
+                    break
+    if st is None:
         where = "in the crashed session's cache" if p.parent == session else "at its path"
         return f"its file {p.name} is no longer {where}"
     if kind == "f32":

@@ -129,6 +129,11 @@ class BlockStore:
         #: files on disk until the next journal no longer needs them (an undo and a
         #: new edit would otherwise delete audio the journal still points at).
         self.journal_blocks: frozenset[Block] = frozenset()
+        #: The files those blocks were in when journalled (a save may move a block to
+        #: its project file; the journal still names the old one until rewritten).
+        self.journal_files: frozenset[object] = frozenset()
+        #: (project, path, modified) of the last journal, to rewrite it after a save.
+        self.last_journal: tuple | None = None
         #: How many journals this session has written (recorded in each, as ``serial``).
         self.journal_serial = 0
 
@@ -171,6 +176,8 @@ class BlockStore:
     def close(self) -> None:
         """Remove the session folder (at a clean exit; blocks must be dead by then)."""
         self.journal_blocks = frozenset()
+        self.journal_files = frozenset()
+        self.last_journal = None
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def close_unless_journal(self) -> None:
