@@ -358,3 +358,34 @@ def test_export_writes_what_playback_plays(store, tmp_path):
     played = np.concatenate(heard, axis=1)[:, : p.end]
     assert rate == RATE and exported.shape[0] == p.end
     assert np.abs(exported.T - played).max() < 1e-6
+
+
+def test_a_parameter_change_while_playing_is_heard_after_the_head_start(store):
+    """The feeder drops what it rendered ahead (beyond KEEP_SECONDS, well inside the
+    device buffer) and renders again with the new setting on the same running reverb."""
+    p = _project(store, seconds=2.0)
+    tid = p.tracks[0].id
+    step = p.tracks[0].inserts.steps[2]
+    player = Player()
+    player.set_project(p)
+    player._start_ring(0, None, False)
+    try:
+        player._fill(int(Player.AHEAD_SECONDS * RATE))
+        board = player._renderer._runners[tid].slots[2].proc.board
+        player._playing = True  # what play() sets once the stream runs
+        louder = ie.set_insert_params(p, tid, step.id, room_size=0.99)
+        player.set_project(louder)
+        keep = int(Player.KEEP_SECONDS * RATE)
+        assert player._write - player._read == keep
+        player._fill(int(Player.AHEAD_SECONDS * RATE))
+        assert player._renderer._runners[tid].slots[2].proc.board is board  # state kept, not rebuilt
+        assert board[0].room_size == pytest.approx(0.99)
+        heard = player._ring[:, player._read:player._write].copy()
+    finally:
+        player._playing = False
+        player.stop()
+    n = heard.shape[1]
+    with Renderer(p, threads=1) as r:
+        before = r.render(0, n)
+    assert np.abs(heard[:, :keep] - before[:, :keep]).max() < 1e-6  # the head start: old setting
+    assert np.abs(heard[:, keep:] - before[:, keep:]).max() > 1e-3  # then the new one
