@@ -36,6 +36,21 @@ def make_tree(root: Path) -> dict[str, Path]:
     return files
 
 
+def processes() -> list[tuple[int, int, str]]:
+    """(pid, parent pid, command line) of every process, from /proc."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        out.append((int(d.name), ppid, cmd))
+    return out
+
+
 def report(out: Path) -> dict:
     return json.loads((out / "seedwave-batch.json").read_text())
 
@@ -147,3 +162,30 @@ def test_output_over_input_is_refused(tmp_path, capsys):
     assert main(["batch", "denoise", str(src), "--out", str(tmp_path), "-q"]) == 1
     assert "would overwrite the input" in capsys.readouterr().err
     assert src.read_bytes() == before and np.isfinite(sf.read(str(src))[0]).all()
+
+
+def test_a_worker_process_killed_mid_file_is_retried_and_nothing_is_lost(tmp_path):
+    import signal
+    import threading
+
+    (tmp_path / "in").mkdir()
+    for i in range(6):
+        write(tmp_path / "in" / f"f{i}.wav", sines(seconds=3.0) + noise(3.0, channels=1, seed=i))
+    spec = ChainSpec(Chain((ChainStep.make("denoise", {"engine": "rnnoise"}),)))
+    killed: list[int] = []
+    lock = threading.Lock()
+
+    def on_progress(p: BatchProgress) -> None:
+        with lock:
+            if killed or not any(0.1 < f < 0.9 for f in p.running.values()):
+                return
+            workers = [pid for pid, ppid, cmd in processes() if ppid == os.getpid() and "spawn_main" in cmd]
+            if workers:
+                os.kill(workers[0], signal.SIGKILL)
+                killed.append(workers[0])
+
+    rep = BatchRunner(spec, [tmp_path / "in"], tmp_path / "out", workers=2, on_progress=on_progress).run()
+    assert killed, "no worker was seen mid-file"
+    assert [r.status for r in rep.items] == ["done"] * 6 and rep.ok
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.wav")) == [f"f{i}.wav" for i in range(6)]
+    assert not list((tmp_path / "out").rglob("*.part"))

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +25,7 @@ import pytest
 import soundfile as sf
 
 from tests.audiogen import noise, sines, write
+from tests.test_batch import processes
 
 pytestmark = pytest.mark.slow
 RAY = Path(sys.executable).parent / "ray"
@@ -114,13 +116,10 @@ def test_cluster_output_equals_local_and_chunks_join(tmp_path, cluster):
         assert np.sqrt(np.mean((x - y) ** 2)) < 0.1 * np.sqrt(np.mean(x ** 2))
 
 
-def _raylet_of(nm_port: int):
-    import psutil
-
-    for p in psutil.process_iter(["cmdline"]):
-        cmd = " ".join(p.info["cmdline"] or [])
+def _raylet_of(nm_port: int) -> int | None:
+    for pid, _ppid, cmd in processes():
         if "raylet" in cmd and f"--node_manager_port={nm_port}" in cmd:
-            return p
+            return pid
     return None
 
 
@@ -146,7 +145,7 @@ def test_worker_node_dies_mid_run_every_file_done_once(tmp_path, cluster):
                 break
             time.sleep(0.1)
         killed_at = journal.read_text().count("\n") if journal.exists() else 0
-        raylet.kill()  # the node dies with whatever it was running
+        os.kill(raylet, signal.SIGKILL)  # the node dies with whatever it was running
         stdout, stderr = proc.communicate(timeout=240)
     finally:
         if proc.poll() is None:

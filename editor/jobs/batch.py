@@ -383,14 +383,37 @@ class BatchRunner:
             self.record_dict(d)
 
     def _run_processes(self, todo: list[BatchItem]) -> None:
+        """Worker processes. If one dies (a crash in native code), the pool breaks and
+        the inputs it still held go to a fresh pool, while that gets further; what is
+        left then runs one input per pool, so the input that kills its worker fails
+        with that reason and the others carry on."""
         mpctx = mp.get_context("spawn")
         cancel = mpctx.Event()
         progress_q = mpctx.Queue()
         uses_gpu = any(st.effect.uses_gpu for st in self.steps)
         gpu_slots = mpctx.Semaphore((_gpu_count(self.device) if uses_gpu else 0) or 1)
-        n = min(self.workers, len(todo))
+        try:
+            suspects = self._pool_round(todo, self.workers, False, mpctx, cancel, progress_q, gpu_slots)
+            while suspects and not self.cancelled:  # again, while each round gets further
+                fewer = self._pool_round(suspects, self.workers, False, mpctx, cancel, progress_q, gpu_slots)
+                if len(fewer) >= len(suspects):
+                    break
+                suspects = fewer
+            for it in suspects:  # each alone now, so that a crash names its input
+                if self.cancelled:
+                    break
+                self._pool_round([it], 1, True, mpctx, cancel, progress_q, gpu_slots)
+        finally:
+            progress_q.close()
+            progress_q.join_thread()
+
+    def _pool_round(self, todo: list[BatchItem], workers: int, last_try: bool, mpctx: Any, cancel: Any,
+                    progress_q: Any, gpu_slots: Any) -> list[BatchItem]:
+        """Run ``todo`` in one pool; returns the inputs it held when a worker died (unless ``last_try``)."""
+        n = min(workers, len(todo))
         threads = max(1, (os.cpu_count() or 1) // n)
         pending: dict[Future, BatchItem] = {}
+        again: list[BatchItem] = []
         with ProcessPoolExecutor(n, mp_context=mpctx, initializer=_init_worker,
                                  initargs=(cancel, progress_q, gpu_slots, threads)) as pool:
             for it in todo:
@@ -408,20 +431,26 @@ class BatchRunner:
                         if f.cancelled():
                             continue
                         exc = f.exception()
-                        if exc is not None:
-                            self.record(ItemResult(it.key, str(it.out), "failed",
-                                                   error=f"{it.key}: the worker process failed ({exc})"))
+                        if exc is None:
+                            d = f.result()
+                            if d["status"] != "cancelled":
+                                self.record_dict(d)
                             continue
-                        d = f.result()
-                        if d["status"] != "cancelled":
-                            self.record_dict(d)
+                        if not last_try and not self.cancelled:
+                            again.append(it)
+                        else:
+                            self.record(ItemResult(it.key, str(it.out), "failed",
+                                                   error=f"{it.key}: the worker process died while processing "
+                                                         f"it ({type(exc).__name__})"))
                     if not done:
                         self._emit()
+            except BaseException:  # KeyboardInterrupt or a callback's error: stop the workers too
+                cancel.set()
+                raise
             finally:
                 if self.cancelled:
                     cancel.set()
-        progress_q.close()
-        progress_q.join_thread()
+        return again
 
     def _drain(self, q: Any) -> None:
         while True:
