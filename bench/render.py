@@ -336,7 +336,25 @@ def main(argv: list[str] | None = None) -> None:
     ]
     if hour_rows:
         md += _hour_section(args, hour_rows, summaries, cols)
+    else:
+        md += _previous_hour_section()
     write_section("render", "\n".join(md))
+
+
+def _previous_hour_section() -> list[str]:
+    """With --skip-hour: the hour exports of the last full run, kept with their date."""
+    from .common import SECTIONS
+
+    try:
+        old = (SECTIONS / "render.md").read_text()
+    except OSError:
+        return []
+    at = old.find("Export of a")
+    if at < 0:
+        return []
+    when = next((line for line in old.splitlines() if line.startswith("_Measured")), "")
+    body = old[at:].split("\n### ")[0].rstrip()
+    return ["", f"Hour-long exports, not repeated in this run; from the earlier run ({when.strip('_')})", "", body]
 
 
 def _insert_notes() -> list[str]:
