@@ -167,7 +167,7 @@ def check_project_dict(d: Any, blocks: dict[str, tuple[Any, Any]], max_frames: i
 
             shapes = {s.value for s in FadeShape}
             for key in ("fade_in_shape", "fade_out_shape"):
-                if c.get(key) not in shapes:
+                if not isinstance(c.get(key), str) or c.get(key) not in shapes:
                     raise ValueError(f"{_where(cw, key)} is not a known fade shape")
 
 
