@@ -293,9 +293,46 @@ def test_zero_byte_file(tmp_path):
 
 
 def test_valid_header_but_no_frames(tmp_path):
+    """The editor's import refuses it in one line; the command line reads it as the valid,
+    empty file it is."""
     path = tmp_path / "none.wav"
     sf.write(path, np.zeros((0, 2), np.float32), 48000)
     _one_clear_error(path, "no audio")
+    assert probe(path, allow_empty=True).duration == 0.0
+    imp = import_audio(path, allow_empty=True)
+    assert imp.info.frames == 0 and [(s.channels, s.frames) for s in imp.sequences] == [(2, 0)]
+    wide = tmp_path / "none6.wav"
+    sf.write(wide, np.zeros((0, 6), np.float32), 48000)
+    assert [(s.channels, s.frames) for s in import_audio(wide, allow_empty=True).sequences] == [(1, 0)] * 6
+
+
+def _stderr_of(code: str) -> str:
+    """What a fresh interpreter running ``code`` writes to file descriptor 2 (C libraries included)."""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    return proc.stderr
+
+
+def test_random_bytes_mp3_gives_one_line_and_no_decoder_chatter(tmp_path):
+    path = tmp_path / "noise.mp3"
+    path.write_bytes(np.random.default_rng(7).integers(0, 256, 300_000, dtype=np.uint8).tobytes())
+    err = _stderr_of(f"from editor.cli import main; main(['info', {str(path)!r}])")
+    assert err.strip().splitlines() == [
+        f"seedwave: error: {path}: not an audio file Seedwave can read, or its header is damaged"]
+
+
+def test_damaged_mp3_keeps_its_audio_with_one_warning_and_no_decoder_chatter(tmp_path):
+    good = tmp_path / "good.mp3"
+    sf.write(good, _signal(48000 * 4).T, 48000, format="MP3")
+    data = bytearray(good.read_bytes())
+    mid = len(data) // 2
+    data[mid: mid + 3000] = np.random.default_rng(3).integers(0, 256, 3000, dtype=np.uint8).tobytes()
+    path = tmp_path / "damaged.mp3"
+    path.write_bytes(bytes(data))
+    code = (f"import sys; from editor.cli import main; main(['info', {str(path)!r}]); "
+            "print('passed on', file=sys.stderr)")
+    lines = _stderr_of(code).strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith(f"seedwave: warning: {path}: the file is ")
+    assert lines[1] == "passed on"  # stderr written by others is not swallowed
 
 
 @pytest.mark.parametrize("ext", ["wav", "flac", "mp3", "ogg", "aiff"])

@@ -298,3 +298,42 @@ def test_manifest_matches_the_effect():
     assert manifest["id"] == DenoiseEffect.id and manifest["version"] == DenoiseEffect.version
     assert [e["id"] for e in manifest["engines"]] == list(DenoiseEffect.param("engine").choices)
     assert all(e["licence"] for e in manifest["engines"])
+
+
+def test_cli_apply_on_a_six_channel_file_denoises_every_channel_and_keeps_the_layout(tmp_path, voice, capsys):
+    """A 5.1 file is not refused: each channel is processed as it would be on its own, and the
+    output has the same six channels in the same order."""
+    n = 2 * RATE
+    chans = np.stack([at_snr(np.roll(voice[:n], 4000 * c), pink_hum(n, RATE, seed=20 + c), 5.0)
+                      for c in range(6)]).astype(np.float32)
+    chans[3] *= 0.1  # a quiet LFE-like channel
+    src = tmp_path / "surround.wav"
+    sf.write(src, chans.T, RATE, subtype="FLOAT")
+    dst = tmp_path / "out.wav"
+    assert cli_main(["apply", "denoise", str(src), str(dst), "--set", "engine=spectral", "-q"]) == 0
+    assert "6 channels" in capsys.readouterr().out
+    out, rate = sf.read(dst, dtype="float32", always_2d=True)
+    assert rate == RATE and out.shape == (n, 6)
+    for c in (0, 3, 5):
+        alone = run_on_array(DenoiseEffect(), chans[c: c + 1], RATE, {"engine": "spectral"}).audio[0]
+        np.testing.assert_allclose(out[:, c], alone, atol=1e-6)
+        assert not np.allclose(out[:, c], chans[c], atol=1e-3)  # it was processed
+
+
+def test_dual_mono_is_denoised_once_and_stays_identical(voice):
+    mono = at_snr(voice[: 3 * RATE], np.random.default_rng(21).standard_normal(3 * RATE), 5.0)[None]
+    stereo = np.repeat(mono, 2, axis=0)
+    res = run_on_array(DenoiseEffect(), stereo, RATE)
+    np.testing.assert_array_equal(res.audio[0], res.audio[1])
+    np.testing.assert_allclose(res.audio[:1], run_on_array(DenoiseEffect(), mono, RATE).audio, atol=1e-6)
+
+
+def test_cli_apply_on_a_file_with_no_frames_writes_an_empty_file(tmp_path, capsys):
+    src = tmp_path / "empty.wav"
+    sf.write(src, np.zeros((0, 2), np.float32), 44100, subtype="PCM_16")
+    dst = tmp_path / "out.wav"
+    assert cli_main(["apply", "denoise", str(src), str(dst), "-q"]) == 0
+    captured = capsys.readouterr()
+    assert "zero frames" in captured.err and len(captured.err.strip().splitlines()) == 1
+    info = sf.info(str(dst))
+    assert (info.frames, info.channels, info.samplerate, info.subtype) == (0, 2, 44100, "PCM_16")

@@ -20,6 +20,14 @@ How a file becomes blocks:
   many there were (refusing the file would lose the rest of the recording).
 * A truncated or damaged file keeps what could be decoded, with a warning; a file
   with nothing decodable is an error.
+* The MP3 decoder inside libsndfile (mpg123) prints its own notes on stderr
+  ("Note: Illegal Audio-MPEG-Header…") for damaged input. Those lines are kept
+  off the terminal (:func:`decoder_chatter_silenced`), so a bad file gives the one
+  line that names it and the problem; anything else written to stderr meanwhile
+  is passed on.
+* A file with zero frames is a valid file: :func:`probe` reports it (duration 0)
+  and :func:`import_audio` with ``allow_empty`` gives empty sequences; without it
+  (the editor's import) it is the one-line error "contains no audio".
 """
 
 from __future__ import annotations
@@ -28,8 +36,11 @@ import os
 import queue
 import re
 import stat
+import sys
+import tempfile
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,6 +101,58 @@ class ImportedAudio:
         return out
 
 
+#: Lines that libsndfile's MP3 decoder (mpg123) writes to stderr by itself.
+_DECODER_CHATTER = re.compile(rb"^(\[[^\]]*mpg123[^\]]*\]|Note: |Warning: |Error: )")
+_chatter_lock = threading.Lock()
+_chatter_depth = 0
+_chatter_saved_fd = -1
+_chatter_capture: object | None = None
+
+
+@contextmanager
+def decoder_chatter_silenced() -> Iterator[None]:
+    """Keep the MP3 decoder's own stderr notes off the terminal while the block runs.
+
+    File descriptor 2 points at a temporary file meanwhile (the decoder writes there
+    from C, below Python's ``sys.stderr``); afterwards every line that is not the
+    decoder's is written back. Nested and concurrent uses share one redirection.
+    """
+    global _chatter_depth, _chatter_saved_fd, _chatter_capture
+    with _chatter_lock:
+        if _chatter_depth == 0:
+            with suppress(AttributeError, OSError, ValueError):
+                sys.stderr.flush()
+            capture = tempfile.TemporaryFile()  # noqa: SIM115 - closed when the last user leaves
+            try:
+                saved = os.dup(2)
+            except OSError:  # no stderr at all (a windowed app): nothing to keep quiet
+                capture.close()
+                saved = -1
+            else:
+                os.dup2(capture.fileno(), 2)
+                _chatter_capture = capture
+            _chatter_saved_fd = saved
+        _chatter_depth += 1
+    try:
+        yield
+    finally:
+        with _chatter_lock:
+            _chatter_depth -= 1
+            if _chatter_depth == 0 and _chatter_saved_fd >= 0:
+                capture = _chatter_capture
+                os.dup2(_chatter_saved_fd, 2)
+                os.close(_chatter_saved_fd)
+                _chatter_saved_fd = -1
+                _chatter_capture = None
+                capture.seek(0)  # type: ignore[union-attr]
+                text = capture.read()  # type: ignore[union-attr]
+                capture.close()  # type: ignore[union-attr]
+                keep = b"".join(line for line in text.splitlines(keepends=True)
+                                if not _DECODER_CHATTER.match(line))
+                if keep:
+                    os.write(2, keep)
+
+
 def _explain(exc: Exception) -> str:
     text = str(exc)
     low = text.lower()
@@ -129,12 +192,13 @@ def check_readable(path: Path) -> None:
         raise AudioFileError(f"cannot be read ({exc.strerror})", path) from None
 
 
-def probe(path: str | Path) -> AudioInfo:
-    """Header information, or an :class:`AudioFileError` naming the problem."""
+def probe(path: str | Path, allow_empty: bool = False) -> AudioInfo:
+    """Header information, or an :class:`AudioFileError` naming the problem. A file
+    with zero frames is an error unless ``allow_empty``."""
     path = Path(path)
     check_readable(path)
     try:
-        with sf.SoundFile(str(path)) as f:
+        with decoder_chatter_silenced(), sf.SoundFile(str(path)) as f:
             info = AudioInfo(str(path), int(f.frames), int(f.samplerate), int(f.channels), f.format, f.subtype)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise AudioFileError(_explain(exc), path) from None
@@ -144,7 +208,7 @@ def probe(path: str | Path) -> AudioInfo:
         raise AudioFileError(
             f"sample rate {info.sample_rate} Hz is outside the supported 8 kHz to 384 kHz", path
         )
-    if info.frames <= 0:
+    if info.frames < 0 or (info.frames == 0 and not allow_empty):
         raise AudioFileError("contains no audio (zero frames)", path)
     return info
 
@@ -233,6 +297,7 @@ class _ChunkReader:
         self.workers = workers
         self.chunks = -(-info.frames // BLOCK_FRAMES) if workers > 1 else None
         self.log = ""
+        self.quiet = info.format in ("MP3", "MPEG") or info.subtype.startswith("MPEG")  # decoder_chatter_silenced
         self._queues: list[queue.Queue[_Chunk | BaseException | None]] = [
             queue.Queue(maxsize=2) for _ in range(workers)
         ]
@@ -276,6 +341,13 @@ class _ChunkReader:
         return False
 
     def _run(self, k: int) -> None:
+        if self.quiet:
+            with decoder_chatter_silenced():
+                self._decode(k)
+        else:
+            self._decode(k)
+
+    def _decode(self, k: int) -> None:
         try:
             raw = np.empty((BLOCK_FRAMES, self.channels), self.dtype)
             planar = np.empty((self.channels, BLOCK_FRAMES), np.float32) if self.alias else None
@@ -349,20 +421,28 @@ def import_audio(
     ctx: TaskContext | None = None,
     target_rate: int | None = None,
     allow_alias: bool = True,
+    allow_empty: bool = False,
 ) -> ImportedAudio:
     """Import a file as block sequences (see the module docstring for the rules).
 
     ``target_rate``: the project rate; a file at another rate is resampled to it.
+    ``allow_empty``: a valid file with zero frames gives empty sequences (the
+    command line reports and processes it) instead of an error.
     Raises :class:`AudioFileError` for unreadable input and
     :class:`~editor.core.errors.Cancelled` if ``ctx`` is cancelled.
     """
     path = Path(path)
-    info = probe(path)
+    info = probe(path, allow_empty=allow_empty)
+    rate = target_rate or info.sample_rate
+    split_channels = info.channels > 2
+    if info.frames == 0:
+        if split_channels:
+            return ImportedAudio(info, rate, [AudioSeq.from_blocks([], 1) for _ in range(info.channels)],
+                                 [f"{path.stem} ({n})" for n in channel_names(info.channels)])
+        return ImportedAudio(info, rate, [AudioSeq.from_blocks([], info.channels)], [path.stem])
     store = store or default_store()
     ctx = ctx or TaskContext()
-    rate = target_rate or info.sample_rate
     resample = rate != info.sample_rate
-    split_channels = info.channels > 2
     alias = (
         allow_alias
         and not resample
@@ -465,7 +545,8 @@ def read_all(path: str | Path) -> tuple[np.ndarray, int]:
     path = Path(path)
     probe(path)
     try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        with decoder_chatter_silenced():
+            data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise AudioFileError(_explain(exc), path) from None
     planar = np.ascontiguousarray(data.T)

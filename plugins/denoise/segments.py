@@ -24,6 +24,11 @@ import numpy as np
 from .engines import Engine
 
 MIN_SEGMENT_SECONDS = 5.0  # below this, splitting costs more (warm-up, start-up) than it saves
+#: Segments per worker on long input, so that no core idles at the end of a window while
+#: the other finishes a slower segment (speed depends on the audio), each segment at
+#: least BALANCE_SEGMENT_SECONDS long (its warm-up is then under 2 % extra work).
+TASKS_PER_WORKER = 2
+BALANCE_SEGMENT_SECONDS = 60.0
 XFADE_SECONDS = 0.05
 POLL_SECONDS = 0.1
 
@@ -56,6 +61,9 @@ def plan(channels: int, frames: int, rate: int, workers: int, max_segment: int |
     and, with ``max_segment``, none longer than that."""
     per_channel = -(-workers // channels)
     n = max(1, min(per_channel, int(frames / (MIN_SEGMENT_SECONDS * rate))))
+    if workers > 1:
+        balanced = -(-(workers * TASKS_PER_WORKER) // channels)
+        n = max(n, min(balanced, int(frames / (BALANCE_SEGMENT_SECONDS * rate))))
     if max_segment:
         n = max(n, -(-frames // max_segment))
     fade = int(XFADE_SECONDS * rate) if n > 1 else 0
