@@ -189,3 +189,17 @@ def test_a_worker_process_killed_mid_file_is_retried_and_nothing_is_lost(tmp_pat
     assert [r.status for r in rep.items] == ["done"] * 6 and rep.ok
     assert sorted(p.name for p in (tmp_path / "out").glob("*.wav")) == [f"f{i}.wav" for i in range(6)]
     assert not list((tmp_path / "out").rglob("*.part"))
+
+
+def test_without_ray_installed_the_message_says_how_to_get_it(tmp_path):
+    import subprocess
+    import sys
+
+    write(tmp_path / "a.wav", sines(seconds=0.5))
+    code = ("import sys; sys.modules['ray'] = None  # as if Ray were not installed\n"
+            "from editor.cli import main; sys.exit(main(sys.argv[1:]))")
+    r = subprocess.run([sys.executable, "-c", code, "batch", "denoise", str(tmp_path / "a.wav"), "--out",
+                        str(tmp_path / "o"), "--ray", "auto", "-q"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines()[-1] == ("seedwave: error: --ray needs Ray, which is not installed; "
+                                                 "install it with: pip install 'seedwave[cluster]'")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import glob
 import io
 import json
 import multiprocessing as mp
@@ -318,6 +319,10 @@ class BatchRunner:
     def run(self) -> BatchReport:
         started = datetime.now(UTC).isoformat(timespec="seconds")
         self._t0 = time.monotonic()
+        if self.ray_address is not None:
+            from .batch_ray import import_ray
+
+            import_ray()  # a missing Ray is said before any file or folder is touched
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -354,6 +359,8 @@ class BatchRunner:
         finally:
             self._journal.close()
             self._journal = None
+        if not self.cancelled or self.ray_address is None:
+            _remove_leftovers(self.out_dir, items)
         for it in items:
             if it.key not in self._results:
                 self._results[it.key] = ItemResult(it.key, str(it.out), "cancelled", error=f"{it.key}: cancelled",
@@ -390,8 +397,7 @@ class BatchRunner:
         mpctx = mp.get_context("spawn")
         cancel = mpctx.Event()
         progress_q = mpctx.Queue()
-        uses_gpu = any(st.effect.uses_gpu for st in self.steps)
-        gpu_slots = mpctx.Semaphore((_gpu_count(self.device) if uses_gpu else 0) or 1)
+        gpu_slots = mpctx.Semaphore(1)  # the workers' GPU steps take turns on the (first) GPU
         try:
             suspects = self._pool_round(todo, self.workers, False, mpctx, cancel, progress_q, gpu_slots)
             while suspects and not self.cancelled:  # again, while each round gets further
@@ -462,13 +468,12 @@ class BatchRunner:
                 self.progress.running[key] = fraction
 
 
-def _gpu_count(policy: str) -> int:
-    """GPUs the local workers share (without importing torch when the chain needs none)."""
-    if policy == "cpu":
-        return 0
-    try:
-        import torch
+def _remove_leftovers(out_dir: Path, items: list[BatchItem]) -> None:
+    """Temporary files a killed worker or node left behind (every task has ended by now)."""
+    import shutil
 
-        return torch.cuda.device_count() if torch.cuda.is_available() else 0
-    except Exception:  # noqa: BLE001
-        return 0
+    for it in items:
+        for tmp in it.out.parent.glob(f".{glob.escape(it.out.name)}.*.part"):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+    shutil.rmtree(out_dir / ".seedwave-parts", ignore_errors=True)
