@@ -3,7 +3,7 @@ autosaves in a real process that is killed with SIGKILL at a random moment;
 then recovery must give back exactly the last journalled state, or refuse and
 say why.
 
-The child (``python -m bench.recovery_worker CACHE WORK WAV SEED``) edits a small
+The child (``python -m bench._recovery_worker CACHE WORK WAV SEED``) edits a small
 project forever, pausing a random few milliseconds between steps so the kill
 lands anywhere: inside a save, inside a journal write, inside a cache write.
 Before each journal it records the fingerprint of the project it journals
@@ -173,7 +173,7 @@ def trial(seed: int, root: Path, store, wav: Path, max_s: float = 3.0) -> Trial:
     work = root / f"work-{seed}"
     work.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "bench.recovery_worker", str(cache), str(work), str(wav),
+    proc = subprocess.Popen([sys.executable, "-m", "bench._recovery_worker", str(cache), str(work), str(wav),
                              str(seed)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     # Let it get going (imports), then kill at a random moment of its editing.
     deadline = time.monotonic() + 30

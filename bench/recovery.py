@@ -1,6 +1,6 @@
 """Crash recovery under kill -9, and project size over edit-save cycles.
 
-1. Randomized kill -9 trials (see :mod:`bench.recovery_worker`): a real process
+1. Randomized kill -9 trials (see :mod:`bench._recovery_worker`): a real process
    makes random edits, saves, reopens, undos, redos and autosaves, and is killed
    with SIGKILL at a random moment; then recovery must give back exactly the
    last journalled state (compared sample by sample through a fingerprint of
@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._recovery_worker import make_wav, trial
 from .common import stamp, table, workdir, write_section
-from .recovery_worker import make_wav, trial
 
 
 def kill_trials(n: int, max_s: float, root: Path) -> tuple[collections.Counter, list, float]:

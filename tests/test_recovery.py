@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.recovery_worker import fingerprint, make_wav, trial
+from bench._recovery_worker import fingerprint, make_wav, trial
 from editor.core import recovery
 from editor.core.errors import ProjectFileError
 from editor.core.projectfile import save_project
@@ -94,7 +94,7 @@ SAVED_OVER = textwrap.dedent(
     from editor.core.recovery import write_journal
     from editor.core.sequence import AudioSeq
     from editor.core.store import default_store
-    from bench.recovery_worker import fingerprint
+    from bench._recovery_worker import fingerprint
     work = sys.argv[2]
     store = default_store()
     rng = np.random.default_rng(5)
@@ -129,7 +129,7 @@ UNDO_NEW_EDIT = textwrap.dedent(
     from editor.core.recovery import write_journal
     from editor.core.sequence import AudioSeq
     from editor.core.store import default_store
-    from bench.recovery_worker import fingerprint
+    from bench._recovery_worker import fingerprint
     work = sys.argv[2]
     store = default_store()
     x = np.random.default_rng(6).uniform(-.5, .5, (1, 120000)).astype(np.float32)

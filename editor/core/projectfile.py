@@ -198,15 +198,14 @@ def _keep_replaced(path: Path) -> None:
         there = file_identity(os.stat(path))
     except OSError:
         return
-    users = [m for m in list(MappedFile.live) if m.identity == there]
-    if not users:
-        return
-    kept = default_store().folder / f"kept-{uuid.uuid4().hex}{EXTENSION}"
-    try:
-        os.link(path, kept)
-    except OSError:
-        return
-    for m in users:
+    folder = default_store().folder
+    for m in [m for m in list(MappedFile.live) if m.identity == there]:
+        # One name per mapping: each removes its own when it is no longer used.
+        kept = folder / f"kept-{uuid.uuid4().hex}{EXTENSION}"
+        try:
+            os.link(path, kept)
+        except OSError:
+            return
         m.moved_to(kept, temporary=True)
 
 

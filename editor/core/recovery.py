@@ -289,35 +289,13 @@ def _check_block(d: Any, session: Path) -> _Checked | str:
     digest = d.get("digest")
     if digest is not None and not (isinstance(digest, str) and len(digest) == 64):
         return "its description is damaged"
+    if kind == "f32":
+        return _check_f32(d, p, ch, frames, ident, digest, session)
     try:
         st = os.stat(p)
     except OSError:
-        st = None
-    if kind == "f32" and isinstance(ident, list) and (st is None or tuple(ident) != file_identity(st)):
-        # A save replaced the file after this journal: the session kept the old one under another name.
-        for kept in session.glob("kept-*"):
-            with contextlib.suppress(OSError):
-                kst = os.stat(kept)
-                if file_identity(kst) == tuple(ident):
-                    p, st = kept, kst
-                    break
-    if st is None:
         where = "in the crashed session's cache" if p.parent == session else "at its path"
         return f"its file {p.name} is no longer {where}"
-    if kind == "f32":
-        off = d.get("offset")
-        nbytes = ch * frames * 4
-        if not _int(off, 0, 1 << 50) or off + nbytes > st.st_size:
-            return f"its file {p.name} is shorter than the audio it should hold"
-        if digest is None and (not isinstance(ident, list) or tuple(ident) != file_identity(st)):
-            return f"its file {p.name} was replaced or changed since the last autosave"
-        try:
-            data = np.fromfile(p, dtype=np.float32, count=ch * frames, offset=off).reshape(ch, frames)
-        except (OSError, ValueError):
-            return f"its file {p.name} cannot be read"
-        if digest is not None and digest_of(data) != digest:
-            return f"its audio in {p.name} has changed since the last autosave"
-        return _Checked("f32", p, off, ch, frames, digest, compute_summaries(data))
     if kind == "alias":
         off = d.get("frame_offset")
         if not _int(off, 0, 1 << 50):
@@ -335,6 +313,47 @@ def _check_block(d: Any, session: Path) -> _Checked | str:
             return f"its audio in {p.name} has changed since the last autosave"
         return _Checked("alias", p, off, ch, frames, digest, compute_summaries(data))
     return "its description is damaged"
+
+
+def _check_f32(d: dict[str, Any], p: Path, ch: int, frames: int, ident: Any, digest: str | None,
+               session: Path) -> _Checked | str:
+    """A block in a cache or project file: at its path, or, when a save replaced the
+    file there after the journal, in the copy the session kept (found by identity)."""
+    off = d.get("offset")
+    if not _int(off, 0, 1 << 50):
+        return "its description is damaged"
+    ident_t = tuple(ident) if isinstance(ident, list) else None
+    candidates: list[tuple[Path, os.stat_result]] = []
+    with contextlib.suppress(OSError):
+        candidates.append((p, os.stat(p)))
+    if ident_t is not None and (not candidates or file_identity(candidates[0][1]) != ident_t or digest):
+        for kept in session.glob("kept-*"):
+            with contextlib.suppress(OSError):
+                kst = os.stat(kept)
+                if file_identity(kst) == ident_t:
+                    candidates.append((kept, kst))
+    if not candidates:
+        where = "in the crashed session's cache" if p.parent == session else "at its path"
+        return f"its file {p.name} is no longer {where}"
+    reason = ""
+    nbytes = ch * frames * 4
+    for path, st in candidates:
+        if off + nbytes > st.st_size:
+            reason = reason or f"its file {p.name} is shorter than the audio it should hold"
+            continue
+        if digest is None and file_identity(st) != ident_t:
+            reason = reason or f"its file {p.name} was replaced or changed since the last autosave"
+            continue
+        try:
+            data = np.fromfile(path, dtype=np.float32, count=ch * frames, offset=off).reshape(ch, frames)
+        except (OSError, ValueError):
+            reason = reason or f"its file {p.name} cannot be read"
+            continue
+        if digest is not None and digest_of(data) != digest:
+            reason = reason or f"its audio in {p.name} has changed since the last autosave"
+            continue
+        return _Checked("f32", path, off, ch, frames, digest, compute_summaries(data))
+    return reason
 
 
 def _int(v: Any, lo: int, hi: int) -> bool:
