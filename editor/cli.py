@@ -49,7 +49,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     status = 0
     for name in args.files:
         try:
-            imp = import_audio(name, allow_alias=True)
+            imp = import_audio(name, allow_alias=True, allow_empty=True)
         except SeedwaveError as exc:
             print(f"seedwave: error: {exc}", file=sys.stderr)
             status = EXIT_USER_ERROR
@@ -330,7 +330,24 @@ def _add_export_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress display")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def plugin_verbs() -> dict[str, tuple[str, str]]:
+    """Sub-commands that plugins contribute ([[contributes.cli]]): verb -> (help, python_name)."""
+    from .effects.plugins import plugins
+
+    return {v.verb: (v.help, v.python_name) for m in plugins().manifests for v in m.cli if v.verb not in SUBCOMMANDS}
+
+
+def _add_plugin_verbs(sub: argparse._SubParsersAction, run: str | None) -> None:
+    """List every plugin verb; import only the one being run (it adds its arguments and ``func``)."""
+    from .effects.plugins import import_object
+
+    for verb, (text, python_name) in plugin_verbs().items():
+        p = sub.add_parser(verb, help=text)
+        if verb == run:
+            import_object(python_name)(p)
+
+
+def build_parser(run_plugin_verb: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seedwave", description="Seedwave audio editor.")
     parser.add_argument("--version", action="version", version=f"seedwave {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -385,6 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="write the demo project (four music tracks and noisy speech) to a file")
     p.add_argument("out", help="project file to write (.seedwave)")
+    _add_plugin_verbs(sub, run_plugin_verb)
     return parser
 
 
@@ -405,7 +423,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or bool(os.environ.get("SEEDWAVE_DEBUG"))
     first = next((a for a in argv if not a.startswith("-")), None)
-    if first not in SUBCOMMANDS and not any(a in ("-h", "--help", "--version") for a in argv):
+    verb = first if first not in SUBCOMMANDS and first in plugin_verbs() else None
+    if first not in SUBCOMMANDS and verb is None and not any(a in ("-h", "--help", "--version") for a in argv):
         files = [a for a in argv if a != "--debug"]
         bad = [a for a in files if a.startswith("-")]
         if bad:
@@ -414,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
         if typo:
             return _fail(typo)
         return cmd_gui(files, debug)
-    args = build_parser().parse_args(argv)
+    args = build_parser(verb).parse_args(argv)
     handlers = {
         "info": cmd_info,
         "render": cmd_render,
@@ -429,6 +448,8 @@ def main(argv: list[str] | None = None) -> int:
     from .core.errors import Cancelled, SeedwaveError
 
     try:
+        if verb is not None:
+            return int(args.func(args) or 0)
         return handlers[args.command](args)
     except SeedwaveError as exc:
         if debug:

@@ -68,8 +68,12 @@ class FormFx(Effect):
 
 
 class SlowFx(Effect):
-    """Takes ``seconds`` in small steps, checking for cancel in between; halves the level."""
+    """Takes ``seconds`` in small steps, checking for cancel in between; halves the level.
+    ``steps`` counts the steps done and ``steps_after_cancel`` the steps begun once the
+    run was cancelled (by every instance): tests check the second instead of timing a cancel."""
 
+    steps: ClassVar[int] = 0
+    steps_after_cancel: ClassVar[int] = 0
     id = "test_slow"
     title = "Test slow"
     category = "Test"
@@ -80,7 +84,10 @@ class SlowFx(Effect):
                 context: EffectContext) -> np.ndarray:
         steps = max(1, int(params["seconds"] / 0.01))
         for i in range(steps):
+            if context.cancelled:
+                SlowFx.steps_after_cancel += 1
             time.sleep(0.01)
+            SlowFx.steps += 1
             context.progress((i + 1) / steps, "Thinking slowly")
         return audio * np.float32(0.5)
 

@@ -14,12 +14,22 @@ from editor.core.model import Project
 from editor.engine.renderer import render
 
 
-def make_window(qtbot, player=None):
-    """A shown main window with modal error boxes turned off (errors go to the status bar)."""
+def registry_with(*classes):
+    """The installed plugins' effects plus ``classes`` (test effects), for one window:
+    tests inject a registry instead of patching the process-wide one."""
+    from editor.effects.plugins import plugins
+    from editor.effects.registry import Registry
+
+    return Registry.of(classes, found=plugins())
+
+
+def make_window(qtbot, player=None, effects=None, found=None):
+    """A shown main window with modal error boxes turned off (errors go to the status bar).
+    ``effects`` (a Registry) and ``found`` (Plugins) replace the installed ones."""
     from editor.qt.main_window import MainWindow
     from editor.qt.settings import Settings
 
-    w = MainWindow(Settings(), player=player)
+    w = MainWindow(Settings(), player=player, effects=effects, found=found)
     w.modal_errors = False
     w.resize(1200, 700)
     # Not registered with qtbot.addWidget: close_window() closes it after marking the
@@ -31,7 +41,7 @@ def make_window(qtbot, player=None):
 
 
 def close_window(w) -> None:
-    w.document.history.saved_index = w.document.history.index  # no "save changes?" prompt
+    w.document.mark_saved()  # no "save changes?" prompt
     w.shutdown()
     w.close()
     QApplication.processEvents()

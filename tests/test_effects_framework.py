@@ -206,7 +206,7 @@ def _run_in_thread(fn):
     return t, box
 
 
-def test_cancel_during_a_long_single_window_takes_effect_within_half_a_second(store):
+def test_cancel_during_a_long_single_window_stops_at_the_next_step(store):
     x = noise(2.0, RATE, 2)
     seq = AudioSeq.from_blocks(store.blocks_from_array(x), 2)
     before = set(store.folder.glob("*.f32"))
@@ -217,11 +217,11 @@ def test_cancel_during_a_long_single_window_takes_effect_within_half_a_second(st
     while parent.fraction < 0.005 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert parent.fraction > 0, "the effect reports progress"
-    asked = time.monotonic()
+    steps_at_cancel = SlowFx.steps_after_cancel
     ctx.cancel()
-    t.join(5)
+    t.join(30)
     assert isinstance(box.get("error"), Cancelled)
-    assert box["end"] - asked < 0.5
+    assert SlowFx.steps_after_cancel == steps_at_cancel, "no step begins after a cancel"
     assert set(store.folder.glob("*.f32")) == before, "a cancelled run leaves no new blocks behind"
 
 

@@ -26,13 +26,12 @@ from seedwave_plugins.stems.mixing import StemMix
 from editor.core import edits
 from editor.core.model import Clip, Project, Selection
 from editor.core.sequence import AudioSeq
-from editor.effects.registry import registry
 from editor.engine.renderer import render
 from editor.host.widgets.fader import db_to_pos, pos_to_db
 from editor.host.widgets.param_form import NumberField
 
 from .effect_fixtures import GainFx
-from .gui_helpers import close_window, lane_point, make_window, require_audio, shortcut, wait_until
+from .gui_helpers import close_window, lane_point, make_window, registry_with, require_audio, shortcut, wait_until
 
 pytestmark = pytest.mark.gui
 RATE = 44100
@@ -65,10 +64,20 @@ def music(seconds: float, rate: int = RATE, seed: int = 0) -> np.ndarray:
     return np.stack([left, right]).astype(np.float32)
 
 
+def _remix(w):
+    """The stems plugin's panel, through the host API (the window has no attribute for it)."""
+    return w.host.ui.panel("stems.remix")
+
+
+def _spleeter(w):
+    panel = _remix(w)
+    panel.model.setCurrentIndex(panel.model.findData("spleeter"))  # the choice is remembered
+    return w
+
+
 @pytest.fixture
 def window(qtbot):
-    w = make_window(qtbot)
-    w.remix_panel.model.setCurrentIndex(w.remix_panel.model.findData("spleeter"))  # the choice is remembered
+    w = _spleeter(make_window(qtbot))
     yield w
     close_window(w)
 
@@ -95,14 +104,14 @@ def _load(qtbot, w, store, seed: int, other_track: bool = True) -> dict:
     qtbot.mouseClick(w.timeline.lanes, Qt.MouseButton.LeftButton, pos=lane_point(w, 2 * RATE, 0))
     assert w.state.track_ids == (w.project.tracks[0].id,)
     clip = w.project.tracks[0].clips[0]
-    wait_until(qtbot, lambda: w.remix_panel.clip_id == clip.id)  # the panel follows the cursor
+    wait_until(qtbot, lambda: _remix(w).clip_id == clip.id)  # the panel follows the cursor
     return {"data": x, "clip": clip}
 
 
 def _open_panel(qtbot, w):
     """Open the Remix panel from the Effects menu's action."""
-    w.act_remix_panel.trigger()
-    panel = w.remix_panel
+    w.plugin_ui.actions["stems.show_remix"].trigger()  # Effects > Stem Remix Panel…
+    panel = _remix(w)
     wait_until(qtbot, lambda: panel.isVisible() and panel.clip_id is not None)
     return panel
 
@@ -243,7 +252,7 @@ def test_second_remix_of_the_same_clip_runs_no_model(qtbot, window, store):
     assert setting.gain_db < 0
 
     # Close the panel, work on the other track, come back and reopen it: same session, no job at all.
-    w.remix_dock.close()
+    w.host.ui.dock("stems.remix").close()
     qtbot.mouseClick(w.timeline.lanes, Qt.MouseButton.LeftButton, pos=lane_point(w, 2 * RATE, 1))
     panel.refresh()
     assert panel.session is None and panel.clip_id == w.project.tracks[1].clips[0].id
@@ -373,9 +382,16 @@ def test_live_preview_follows_the_sliders_without_touching_the_document(qtbot, w
     assert w.preview_project is None
 
 
-def test_effect_on_one_stem_then_remix(qtbot, window, store, monkeypatch):
-    monkeypatch.setitem(registry()._classes, GainFx.id, GainFx)
-    w = window
+@pytest.fixture
+def gain_window(qtbot):
+    """A window whose effects include a test effect (an injected registry)."""
+    w = _spleeter(make_window(qtbot, effects=registry_with(GainFx)))
+    yield w
+    close_window(w)
+
+
+def test_effect_on_one_stem_then_remix(qtbot, gain_window, store):
+    w = gain_window
     _load(qtbot, w, store, seed=11)
     panel = _open_panel(qtbot, w)
     session = _separate(qtbot, panel)

@@ -85,7 +85,9 @@ def test_settings_round_trip_persists_and_applies(qtbot, window, fresh_config, t
     _choose(dlg.theme, "light")
     dlg.autosave.setValue(42)
     _choose(dlg.export_format, "flac")
-    dlg.stems_limit.setValue(1024)
+    stems = dlg.pages["stems.cache"]  # the tab the stems plugin contributes
+    assert dlg.tabs.indexOf(stems.widget) >= 0
+    stems.limit.setValue(1024)
     _click(qtbot, dlg, QDialogButtonBox.StandardButton.Ok)
     wait_until(qtbot, lambda: not dlg.isVisible(), 5)
 
@@ -135,7 +137,6 @@ def test_settings_round_trip_persists_and_applies(qtbot, window, fresh_config, t
 
 
 def test_model_folder_size_and_clear(qtbot, window, tmp_path, monkeypatch):
-    from editor.qt.dialogs import settings as settings_dialog
 
     folder = tmp_path / "models"
     folder.mkdir()
@@ -158,14 +159,15 @@ def test_model_folder_size_and_clear(qtbot, window, tmp_path, monkeypatch):
     assert not (folder / "model.onnx").exists()
     assert dlg.models_size.text() == "0 B"
 
-    cache = settings_dialog._stem_cache()
-    assert cache is not None and not dlg.stems_row.isHidden()
+    from seedwave_plugins.stems.cache import stem_cache
+
+    cache, page = stem_cache(), dlg.pages["stems.cache"]
     cache.put("test-entry", {"vocals": np.zeros((2, 4800), np.float32), "other": np.ones((2, 4800), np.float32)},
               {"model": "test"})
-    dlg._refresh_sizes()
-    assert dlg.stems_size.text() != "0 B"
-    qtbot.mouseClick(dlg.clear_stems_button, Qt.MouseButton.LeftButton)
-    assert cache.size_bytes() == 0 and dlg.stems_size.text() == "0 B"
+    page.refresh()
+    assert page.size.text() != "0 B"
+    qtbot.mouseClick(page.clear_button, Qt.MouseButton.LeftButton)
+    assert cache.size_bytes() == 0 and page.size.text() == "0 B"
     dlg.reject()
 
 

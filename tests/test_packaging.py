@@ -96,10 +96,11 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path):
     assert guide == (ROOT / "docs" / "USER_GUIDE.md").read_text(), "the guide must ship as text, not a link"
     for img in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", guide):  # every picture the guide shows
         assert f"editor/resources/docs/{img}" in names, img
-    declared = _pyproject()["project"]["entry-points"]["seedwave.effects"]
-    assert "[seedwave.effects]" in entry_points
-    for name, target in declared.items():
-        assert re.search(rf"^{name}\s*=\s*{re.escape(target)}$", entry_points, re.M), name
+    groups = _pyproject()["project"]["entry-points"]
+    assert "[seedwave.manifest]" in entry_points  # plugins are found through their manifests
+    for group in ("seedwave.manifest", "seedwave.effects"):
+        for name, target in groups.get(group, {}).items():
+            assert re.search(rf"^{name}\s*=\s*{re.escape(target)}$", entry_points, re.M), name
     assert re.search(r"^seedwave\s*=\s*editor\.cli:main$", entry_points, re.M)
 
     # A fresh venv; its dependencies come from this environment, the editable install hidden.

@@ -23,6 +23,7 @@ import enum
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -169,17 +170,13 @@ class Job(QObject):
 
 
 class _Runnable(QRunnable):
-    def __init__(self, job: Job, on_end: Callable[[Job], None]) -> None:
+    def __init__(self, job: Job) -> None:
         super().__init__()
         self.job = job
-        self.on_end = on_end
         self.setAutoDelete(True)
 
     def run(self) -> None:
-        try:
-            self.job.run()
-        finally:
-            self.on_end(self.job)
+        self.job.run()
 
 
 class JobRunner(QObject):
@@ -198,6 +195,7 @@ class JobRunner(QObject):
         self.jobs: list[Job] = []
         self._lock = threading.Lock()
         self._closing = False
+        _runners.add(self)
 
     def submit(self, job: Job) -> Job:
         if self._closing:
@@ -207,7 +205,7 @@ class JobRunner(QObject):
             self.jobs.append(job)
         job.state_changed.connect(self._state)  # a bound method: queued to the GUI thread
         self.job_added.emit(job)
-        (self._gpu if job.gpu else self._cpu).start(_Runnable(job, self._ended))
+        (self._gpu if job.gpu else self._cpu).start(_Runnable(job))
         self.busy_changed.emit(True)
         return job
 
@@ -220,8 +218,9 @@ class JobRunner(QObject):
             if not self.active_jobs():
                 self.busy_changed.emit(False)
 
-    def _ended(self, _job: Job) -> None:
-        pass
+    def active_threads(self) -> int:
+        """Worker threads running a job now (tests check that none outlive a test)."""
+        return self._cpu.activeThreadCount() + self._gpu.activeThreadCount()
 
     def active_jobs(self) -> list[Job]:
         with self._lock:
@@ -242,3 +241,11 @@ class JobRunner(QObject):
         ok = self._cpu.waitForDone(timeout_ms)
         ok = self._gpu.waitForDone(timeout_ms) and ok
         return ok
+
+
+_runners: weakref.WeakSet[JobRunner] = weakref.WeakSet()
+
+
+def live_runners() -> list[JobRunner]:
+    """Every JobRunner not yet garbage-collected."""
+    return list(_runners)

@@ -199,8 +199,6 @@ def install(window: Any) -> None:
     """Help > User Guide, above the shortcut list and About."""
     window.act_user_guide = window._action("&User Guide", lambda: show_user_guide(window), "Shift+F1",
                                            "Read the user guide")
-    window.show_user_guide = lambda: show_user_guide(window)
-    window.shortcut_table = lambda: shortcut_rows(window)  # Help > Keyboard Shortcuts lists them all
     menu = window.menu_help
     first = menu.actions()[0] if menu.actions() else None
     if first is not None:

@@ -21,7 +21,7 @@ import contextlib
 from collections.abc import Callable
 
 from PySide6.QtCore import QByteArray, QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -425,12 +425,15 @@ class MainWindow(ProjectFiles, EditCommands, Transport, QMainWindow):
 
     # -- help ----------------------------------------------------------------------------------------------
     def shortcut_table(self) -> list[tuple[str, str]]:
-        rows = []
-        for a in self.actions():
-            keys = ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in a.shortcuts())
-            if keys:
-                rows.append((a.text().replace("&", ""), keys))
-        return sorted(rows)
+        """(action, keys) of every action with a shortcut, plugins' and docks' included."""
+        from .help import shortcut_rows
+
+        return shortcut_rows(self)
+
+    def show_user_guide(self) -> None:
+        from .help import show_user_guide
+
+        show_user_guide(self)
 
     def show_shortcuts(self) -> None:
         from .dialogs.about import ShortcutsDialog
