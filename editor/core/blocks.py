@@ -103,7 +103,14 @@ class MappedFile:
     """
 
     #: Every live mapping, so a save about to replace a file can find who still reads it.
-    live: weakref.WeakSet[MappedFile] = weakref.WeakSet()
+    _live: weakref.WeakSet[MappedFile] = weakref.WeakSet()
+    _live_lock = threading.Lock()
+
+    @classmethod
+    def live(cls) -> list[MappedFile]:
+        """The mappings alive now."""
+        with cls._live_lock:
+            return list(cls._live)
 
     def __init__(self, path: Path, temporary: bool) -> None:
         self.path = Path(path)
@@ -115,7 +122,8 @@ class MappedFile:
         self.identity: tuple[int, int, int, int] = file_identity(st)
         self._map = np.memmap(self.path, dtype=np.uint8, mode="r", shape=(size,)) if size else None
         self._finalizer = weakref.finalize(self, _unlink_quietly, str(self.path)) if temporary else None
-        MappedFile.live.add(self)
+        with MappedFile._live_lock:
+            MappedFile._live.add(self)
 
     @property
     def size(self) -> int:

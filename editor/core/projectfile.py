@@ -199,7 +199,7 @@ def _keep_replaced(path: Path) -> None:
     except OSError:
         return
     folder = default_store().folder
-    for m in [m for m in list(MappedFile.live) if m.identity == there]:
+    for m in [m for m in MappedFile.live() if m.identity == there]:
         # One name per mapping: each removes its own when it is no longer used.
         kept = folder / f"kept-{uuid.uuid4().hex}{EXTENSION}"
         try:

@@ -85,6 +85,11 @@ class RecoveryIncomplete(ProjectFileError):
 
 def write_journal(store: BlockStore, project: Project, path: Path | None, modified: bool) -> Path:
     """Atomically write the journal for ``project`` into the store's folder."""
+    with store.journal_lock:
+        return _write_journal(store, project, path, modified)
+
+
+def _write_journal(store: BlockStore, project: Project, path: Path | None, modified: bool) -> Path:
     keep_alive(store, project)
     blocks: dict[str, dict[str, Any]] = {}
     used: list[Block] = []
@@ -184,17 +189,19 @@ def _files_of(backing: Backing) -> list[object]:
 
 def rewrite_journal(store: BlockStore) -> None:
     """Write the last journal again (after a save moved blocks into the project file)."""
-    if store.last_journal is not None and (store.folder / JOURNAL).exists():
-        project, path, modified = store.last_journal
-        with contextlib.suppress(SeedwaveError):
-            write_journal(store, project, path, modified)
+    with store.journal_lock:
+        if store.last_journal is not None and (store.folder / JOURNAL).exists():
+            project, path, modified = store.last_journal
+            with contextlib.suppress(SeedwaveError):
+                _write_journal(store, project, path, modified)
 
 
 def clear_journal(store: BlockStore) -> None:
-    (store.folder / JOURNAL).unlink(missing_ok=True)
-    store.journal_blocks = frozenset()
-    store.journal_files = frozenset()
-    store.last_journal = None
+    with store.journal_lock:
+        (store.folder / JOURNAL).unlink(missing_ok=True)
+        store.journal_blocks = frozenset()
+        store.journal_files = frozenset()
+        store.last_journal = None
 
 
 # --------------------------------------------------------------------------- finding

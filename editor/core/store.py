@@ -136,6 +136,8 @@ class BlockStore:
         self.last_journal: tuple | None = None
         #: How many journals this session has written (recorded in each, as ``serial``).
         self.journal_serial = 0
+        #: Held while a journal is written (autosave on the GUI thread, renewal after a save in a job).
+        self.journal_lock = threading.RLock()
 
     def new_file_path(self) -> Path:
         return self.folder / f"{uuid.uuid4().hex}.f32"
