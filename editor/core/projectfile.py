@@ -379,6 +379,7 @@ def read_index(path: str | Path) -> dict[str, Any]:
     return doc
 
 
+_INDEX_KEYS = frozenset({"format_version", "app_version", "project", "blocks", "_size", "_index_offset"})
 _ENTRY_KEYS = frozenset({"channels", "frames", "offset", "summaries", "digest"})
 _LEVEL_KEYS = frozenset({"bin_frames", "offset", "bins"})
 
@@ -430,6 +431,9 @@ def load_project(path: str | Path, warnings: list[str] | None = None, ctx: TaskC
     path = Path(path)
     doc = read_index(path)
     try:
+        extra = set(doc) - _INDEX_KEYS
+        if extra:
+            raise ValueError(f"unknown field {sorted(map(str, extra))[0][:40]!r} in the index")
         shapes = _check_blocks(doc.get("blocks"), doc["_index_offset"])
         check_project_dict(doc.get("project"), shapes)
     except ValueError as exc:
