@@ -116,10 +116,12 @@ def test_cluster_output_equals_local_and_chunks_join(tmp_path, cluster):
         assert np.sqrt(np.mean((x - y) ** 2)) < 0.1 * np.sqrt(np.mean(x ** 2))
 
 
-def _raylet_of(nm_port: int) -> int | None:
+def _raylet_of(nm_port: int) -> tuple[int, str] | None:
+    """(pid, node id) of the raylet of the node with this node-manager port."""
     for pid, _ppid, cmd in processes():
         if "raylet" in cmd and f"--node_manager_port={nm_port}" in cmd:
-            return pid
+            node = next(a.split("=", 1)[1] for a in cmd.split() if a.startswith("--node_id="))
+            return pid, node
     return None
 
 
@@ -136,12 +138,14 @@ def test_worker_node_dies_mid_run_every_file_done_once(tmp_path, cluster):
                              str(out), "--ray", address, "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     try:
-        raylet = _raylet_of(nm_port)
-        assert raylet is not None, "the worker node's raylet is not running"
+        found = _raylet_of(nm_port)
+        assert found is not None, "the worker node's raylet is not running"
+        raylet, node = found
         journal = out / ".seedwave-batch.jsonl"
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and proc.poll() is None:
-            if journal.exists() and journal.read_text().count("\n") >= 1:
+            # Wait until the worker node has finished a file: it is busy with the next one.
+            if journal.exists() and f"/{node[:8]}" in journal.read_text():
                 break
             time.sleep(0.1)
         killed_at = journal.read_text().count("\n") if journal.exists() else 0
@@ -157,6 +161,8 @@ def test_worker_node_dies_mid_run_every_file_done_once(tmp_path, cluster):
     inputs = [i["input"] for i in rep["items"]]
     assert len(inputs) == n == len(set(inputs))
     assert {i["status"] for i in rep["items"]} == {"done"}
+    on_worker = [i for i in rep["items"] if i["node"].endswith(node[:8])]
+    assert 1 <= len(on_worker) < n  # it did some before it died; the head did the rest
     files = [p for p in out.rglob("*") if p.is_file()]
     audio = sorted(p.name for p in files if p.suffix == ".wav")
     assert audio == sorted(f"take{i}.wav" for i in range(n))

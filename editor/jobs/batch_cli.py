@@ -85,6 +85,9 @@ def cmd_apply_chain(args: argparse.Namespace) -> int:
     from ..effects.chainfile import find_chain
     from ..effects.chainrun import apply_chain_to_file
 
+    ranged = [f"--{o}" for o in ("start", "end", "seconds") if getattr(args, o, None) is not None]
+    if ranged:
+        raise SeedwaveError(f"{', '.join(ranged)} apply to single effects; a chain processes the whole file")
     spec, _path = find_chain(args.effect, parse_sets(args.set))
     throttle = Throttle(0.5)
     tty = sys.stderr.isatty() and not args.quiet
