@@ -1,0 +1,151 @@
+"""Plugin manifests: reading, checking, discovery through entry points, and what a broken
+plugin does to the app (it is listed; the app starts anyway)."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from editor.effects.plugins import ManifestError, discover, parse_manifest, read_manifest
+from editor.effects.registry import Registry
+
+GOOD = {
+    "plugin": {"name": "demo", "title": "Demo", "version": "2"},
+    "contributes": {
+        "effects": [{"python_name": "demo_pkg.fx:Fx"}],
+        "commands": [{"id": "demo.go", "title": "&Go", "python_name": "demo_pkg.ui:go", "shortcut": "Ctrl+Alt+G",
+                      "enabled_when": "range"}],
+        "panels": [{"id": "demo.panel", "title": "Demo", "python_name": "demo_pkg.ui:Panel", "area": "bottom"}],
+        "menus": [{"menu": "Audio", "command": "demo.go"}],
+        "context_menus": [{"target": "clip", "command": "demo.go"}],
+        "settings": [{"id": "demo.page", "title": "Demo", "python_name": "demo_pkg.ui:Page"}],
+        "cli": [{"verb": "demo", "help": "run the demo", "python_name": "demo_pkg.cli:add"}],
+    },
+}
+
+
+def test_a_manifest_lists_its_contributions():
+    m = parse_manifest(GOOD, "demo/plugin.toml")
+    assert (m.name, m.title, m.version) == ("demo", "Demo", "2")
+    assert m.command("demo.go").shortcut == ("Ctrl+Alt+G",) and m.command("demo.go").enabled_when == "range"
+    assert m.panels[0].area == "bottom" and m.menus[0].menu == "Audio" and m.context_menus[0].target == "clip"
+    assert m.effects[0].python_name == "demo_pkg.fx:Fx" and m.settings[0].id == "demo.page"
+    assert m.cli[0].verb == "demo"
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda d: d.pop("plugin"), r"no \[plugin\] table"),
+    (lambda d: d["contributes"]["menus"].append({"menu": "Plugins", "command": "demo.go"}), "menu 'Plugins'"),
+    (lambda d: d["contributes"]["menus"].append({"menu": "Edit", "command": "demo.nope"}), "no command with id"),
+    (lambda d: d["contributes"]["effects"].append({"python_name": "no_colon"}), "package.module:attribute"),
+    (lambda d: d["contributes"]["panels"][0].update(area="middle"), "area 'middle'"),
+    (lambda d: d["contributes"]["commands"].append(dict(d["contributes"]["commands"][0])), "share an id"),
+])
+def test_a_bad_manifest_is_one_line_naming_the_file(change, message):
+    import copy
+
+    data = copy.deepcopy(GOOD)
+    change(data)
+    with pytest.raises(ManifestError, match=message) as err:
+        parse_manifest(data, "demo/plugin.toml")
+    assert str(err.value).startswith("demo/plugin.toml") and "\n" not in str(err.value)
+
+
+def test_unreadable_toml_names_the_file(tmp_path):
+    bad = tmp_path / "plugin.toml"
+    bad.write_text("[plugin\nname = ")
+    with pytest.raises(ManifestError, match="not valid TOML") as err:
+        read_manifest(bad)
+    assert str(bad) in str(err.value)
+
+
+def _install(site, name: str, files: dict[str, str], entry: str) -> None:
+    """A tiny installed distribution: a package plus a dist-info with a seedwave.manifest entry point."""
+    pkg = site / name
+    pkg.mkdir()
+    for fname, text in files.items():
+        (pkg / fname).write_text(textwrap.dedent(text))
+    info = site / f"{name}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[seedwave.manifest]\n{name} = {entry}\n")
+
+
+BROKEN_FX = """
+    raise ImportError("needs a library that is not installed")
+"""
+GOOD_FX = """
+    import numpy as np
+    from editor.effects.base import Effect
+
+    class Flip(Effect):
+        id = "sw_test_flip"
+        title = "Flip (test plugin)"
+
+        def process(self, audio, sample_rate, params, context):
+            return -audio
+"""
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    site.mkdir()
+    _install(site, "sw_test_good", {"__init__.py": "", "fx.py": GOOD_FX, "plugin.toml": """
+        [plugin]
+        name = "good"
+        title = "Good"
+        [[contributes.effects]]
+        python_name = "sw_test_good.fx:Flip"
+        """}, "sw_test_good:plugin.toml")
+    _install(site, "sw_test_broken", {"__init__.py": "", "fx.py": BROKEN_FX, "plugin.toml": """
+        [plugin]
+        name = "broken"
+        title = "Broken"
+        [[contributes.effects]]
+        python_name = "sw_test_broken.fx:Nothing"
+        [[contributes.panels]]
+        id = "broken.panel"
+        title = "Broken"
+        python_name = "sw_test_broken.fx:Panel"
+        """}, "sw_test_broken:plugin.toml")
+    _install(site, "sw_test_badtoml", {"__init__.py": "", "plugin.toml": "[plugin]\nname = 3\n"},
+             "sw_test_badtoml:plugin.toml")
+    monkeypatch.syspath_prepend(str(site))
+    return site
+
+
+def test_discovery_reads_manifests_without_importing_plugins_and_reports_problems(site):
+    import sys
+
+    found = discover()
+    names = [m.name for m in found.manifests]
+    assert "good" in names and "broken" in names and "stems" in names
+    assert "sw_test_good.fx" not in sys.modules and "sw_test_broken.fx" not in sys.modules
+    assert [p.plugin for p in found.problems] == ["sw_test_badtoml"]
+    assert "'name' must be a non-empty string" in found.problems[0].message
+    reg = Registry(found)
+    assert "sw_test_flip" in reg.ids() and "denoise" in reg.ids()
+    assert "needs a library that is not installed" in reg.errors["broken"]
+    assert "sw_test_badtoml" in reg.errors
+
+
+@pytest.mark.gui
+def test_a_broken_plugin_is_listed_and_the_app_starts(site, qtbot):
+    from .gui_helpers import close_window, make_window
+
+    found = discover()
+    w = make_window(qtbot, effects=Registry(found), found=found)
+    try:
+        assert w.host.ui.panel("broken.panel") is None  # its panel failed: no dock, no crash
+        panel = w.effect_panel
+        assert "broken" in panel.plugin_errors.text() and "sw_test_badtoml" in panel.plugin_errors.text()
+        from editor.qt.dialogs.plugins import plugins_html
+
+        text = plugins_html(w.host.plugins, w.registry)
+        assert "broken: failed to load" in text and "not installed" in text and "Good" in text
+        assert w.act_plugins in w.menus["Help"].actions()
+        assert "sw_test_flip" in w.registry.ids()
+    finally:
+        close_window(w)
