@@ -124,6 +124,15 @@ def test_saved_chains_are_listed_and_usable_by_name(tmp_path, monkeypatch, capsy
     assert "broken.swchain" in cap.err  # an unreadable file is named, the rest still listed
     spec, path = find_chain("Podcast voice")
     assert path == tmp_path / "chains" / "Podcast voice.swchain" and spec.name == "Podcast voice"
+    # The command line saves a chain file into the folder, shows and deletes saved chains.
+    save_chain(ChainSpec.single("denoise", {"strength": 9.0}), tmp_path / "soft.swchain")
+    assert main(["chains", "save", str(tmp_path / "soft.swchain"), "--name", "Soft"]) == 0
+    assert main(["chains", "show", "Soft"]) == 0
+    shown = capsys.readouterr().out
+    assert '"strength": 9.0' in shown and '"seedwave_chain": 1' in shown
+    assert main(["chains", "delete", "Soft"]) == 0 and not (tmp_path / "chains" / "Soft.swchain").exists()
+    assert main(["chains", "delete", "Soft"]) == 2
+    assert "no saved chain named 'Soft'" in capsys.readouterr().err
 
 
 def test_apply_accepts_a_chain_file(tmp_path, capsys):

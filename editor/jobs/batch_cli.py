@@ -62,8 +62,27 @@ def describe(spec: ChainSpec) -> str:
 
 
 def cmd_chains(args: argparse.Namespace) -> int:
-    from ..effects.chainfile import chains_dir, list_saved_chains
+    from ..effects.chainfile import chains_dir, dumps, find_chain, list_saved_chains, save_user_chain, saved_chain_path
 
+    action = getattr(args, "action", "list") or "list"
+    if action != "list":
+        if not args.target:
+            raise SeedwaveError(f"seedwave chains {action} needs a chain's name" +
+                                (" or file" if action == "save" else ""))
+        if action == "save":
+            spec, _ = find_chain(args.target)
+            print(save_user_chain(spec, args.name or spec.name))
+        elif action == "show":
+            spec, path = find_chain(args.target)
+            print(f"# {path}" if path else f"# the effect {args.target!r} as a chain")
+            print(dumps(spec), end="")
+        else:
+            path = saved_chain_path(args.target)
+            if not path.is_file():
+                raise SeedwaveError(f"no saved chain named {args.target!r}", chains_dir())
+            path.unlink()
+            print(f"deleted {path}")
+        return 0
     folder = chains_dir()
     found = list_saved_chains(folder)
     if not found:
@@ -239,4 +258,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-retries", type=int, default=3, help="with --ray: retries of a task whose node died")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
-    sub.add_parser("chains", help="list saved effect chains")
+    p = sub.add_parser("chains", help="list, show, save and delete saved effect chains",
+                       description="Saved chains live in one folder (see docs/BATCH.md); each can be used by "
+                                   "name wherever an effect id is accepted.")
+    p.add_argument("action", nargs="?", choices=["list", "show", "save", "delete"], default="list")
+    p.add_argument("target", nargs="?", metavar="NAME_OR_FILE",
+                   help="show/delete: a saved chain's name; save: a .swchain file to add")
+    p.add_argument("--name", help="save: the name to save it under (default: the file's)")
