@@ -55,7 +55,7 @@ class EditCommands:
     """The window's actions and the edits behind them (a part of the main window)."""
 
     def _make_actions(self) -> None:
-        A = self._action
+        A = self.action
         K = QKeySequence.StandardKey
         self.act_new = A("&New", self.new_project, K.New, "New empty project")
         self.act_open = A("&Open…", self.open_dialog, K.Open, "Open a project or audio file")

@@ -197,7 +197,7 @@ def show_user_guide(window: Any) -> GuideViewer:
 
 def install(window: Any) -> None:
     """Help > User Guide, above the shortcut list and About."""
-    window.act_user_guide = window._action("&User Guide", lambda: show_user_guide(window), "Shift+F1",
+    window.act_user_guide = window.action("&User Guide", lambda: show_user_guide(window), "Shift+F1",
                                            "Read the user guide")
     menu = window.menu_help
     first = menu.actions()[0] if menu.actions() else None

@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 
-from PySide6.QtCore import QByteArray, QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QObject, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -47,6 +47,7 @@ from ..jobs.runner import JobRunner
 from .audition import Audition
 from .document import Document
 from .edit_commands import CommandRules, EditCommands
+from .effect_apply import EffectController
 from .host import QtHost, make_action
 from .panels.history import HistoryPanel
 from .plugin_ui import PluginUi
@@ -70,6 +71,22 @@ class MainWindow(ProjectFiles, EditCommands, Transport, QMainWindow):
     import_finished = Signal(object)  # the Job, after its result was applied (or it failed)
     playback_started = Signal()
     playback_stopped = Signal()
+
+    # Set by the built-in parts that _install_parts() calls (each joins menus that exist
+    # before any part is installed, so their order does not matter). Plugins never see these:
+    # they get ``self.host``.
+    mixer: QWidget  # panels.mixer
+    mixer_dock: QDockWidget
+    effects: EffectController  # panels.effects: runs effects; the effect and jobs panels
+    effect_panel: QWidget
+    effects_dock: QDockWidget
+    jobs_panel: QWidget
+    jobs_dock: QDockWidget
+    tips_panel: QWidget  # tips
+    device_status: QObject  # dialogs.settings: the AI device in the status bar
+    act_settings: QAction
+    act_user_guide: QAction
+    act_tips: QAction
 
     def __init__(self, settings: Settings | None = None, jobs: JobRunner | None = None,
                  player: Player | None = None, effects: Registry | None = None,
@@ -208,8 +225,6 @@ class MainWindow(ProjectFiles, EditCommands, Transport, QMainWindow):
         if icon_name:
             a.setIcon(icon(icon_name))
         return a
-
-    _action = action  # the command table's short name
 
     def _install_parts(self) -> None:
         """The window's built-in panels and menus; each names the menu or dock it joins."""

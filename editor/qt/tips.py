@@ -1,6 +1,6 @@
 """First-run tips: a short tour in a card over the bottom-right corner of the timeline.
 
-Shown by ``window.show_tips()`` (the first start calls it, see ``app._first_run``)
+Shown by ``window.tips_panel.open()`` (the first start calls it, see ``app._first_run``)
 and from Help > Tips. Not modal: the user can play and edit while it is open;
 Close (or Escape while it has focus) dismisses it.
 """
@@ -129,11 +129,10 @@ class TipsPanel(QFrame):
 
 
 def install(window: Any) -> None:
-    """``window.show_tips`` (called on the first start) and Help > Tips."""
+    """``window.tips_panel`` (opened on the first start) and Help > Tips."""
     panel = TipsPanel(window.timeline)  # over the tracks, clear of the selection bar
     window.tips_panel = panel
-    window.show_tips = panel.open
-    window.act_tips = window._action("&Tips", lambda: panel.open(0), None, "A short tour of Seedwave")
+    window.act_tips = window.action("&Tips", lambda: panel.open(0), None, "A short tour of Seedwave")
     menu = window.menu_help
     before = window.act_shortcuts
     if before in menu.actions():

@@ -442,7 +442,7 @@ def open_settings(window: Any) -> SettingsDialog:
 
 def install(window: Any) -> None:
     """Edit > Settings… (Ctrl+,), the AI-device status line, and the stored model/cache settings."""
-    window.act_settings = window._action("&Settings…", lambda: open_settings(window), "Ctrl+,",
+    window.act_settings = window.action("&Settings…", lambda: open_settings(window), "Ctrl+,",
                                          "Audio device, AI device, models, theme, autosave, export format")
     window.act_settings.setMenuRole(QAction.MenuRole.PreferencesRole)
     window.menu_edit.addSeparator()

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 def install(window: MainWindow) -> None:
     tv = window.timeline
     st = window.state
-    A = window._action
+    A = window.action
 
     def import_at_cursor() -> None:
         from ..main_window import AUDIO_FILTER
