@@ -203,3 +203,15 @@ def test_without_ray_installed_the_message_says_how_to_get_it(tmp_path):
     assert r.returncode == 2
     assert r.stderr.strip().splitlines()[-1] == ("seedwave: error: --ray needs Ray, which is not installed; "
                                                  "install it with: pip install 'seedwave[cluster]'")
+
+
+def test_progress_line_shows_files_failures_throughput_and_eta():
+    from editor.jobs.batch_cli import ProgressBar
+
+    p = BatchProgress(total=10, done=3, failed=1, audio_seconds_done=3 * 3600.0, audio_seconds_left=6 * 3600.0,
+                      elapsed=1800.0)
+    assert p.speed == 6.0 and p.eta == 3600.0  # measured over finished files: 3 h of audio in half an hour
+    line = ProgressBar().line(p)
+    assert "4/10 files, 1 failed" in line and "6.0 audio h/h" in line and "ETA 1:00:00" in line
+    first = BatchProgress(total=10, elapsed=5.0, running={"a.wav": 0.01})
+    assert first.eta is None and "measuring speed" in ProgressBar().line(first)  # no guess from the first percent

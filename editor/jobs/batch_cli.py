@@ -128,11 +128,16 @@ def cmd_apply_chain(args: argparse.Namespace) -> int:
 
 
 class ProgressBar:
-    """One status line on stderr: files done and failed, throughput, ETA."""
+    """One status line on stderr: files done and failed, throughput, ETA. On a
+    terminal it is redrawn in place; in a log (``tty=False``) a line is written
+    every ``log_interval`` seconds."""
 
-    def __init__(self, stream=sys.stderr, width: int = 24) -> None:  # noqa: ANN001
+    def __init__(self, stream=sys.stderr, width: int = 24, tty: bool = True,  # noqa: ANN001
+                 log_interval: float = 30.0) -> None:
         self.stream = stream
         self.width = width
+        self.tty = tty
+        self.interval = 0.2 if tty else log_interval
         self._last = 0.0
         self._shown = False
 
@@ -161,15 +166,22 @@ class ProgressBar:
         import time
 
         now = time.monotonic()
-        if now - self._last < 0.2 and p.finished < p.total:
+        if self._last == 0.0 and not self.tty:
+            self._last = now  # a log gets its first line after one interval
+            return
+        if now - self._last < self.interval:
             return
         self._last = now
-        print(f"\r{self.line(p)}\x1b[K", end="", file=self.stream, flush=True)
-        self._shown = True
+        if self.tty:
+            print(f"\r{self.line(p)}\x1b[K", end="", file=self.stream, flush=True)
+            self._shown = True
+        else:
+            print(self.line(p), file=self.stream, flush=True)
 
     def close(self) -> None:
         if self._shown:
             print(file=self.stream)
+            self._shown = False
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -192,8 +204,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             raise SeedwaveError(str(exc)) from None
     if args.workers is not None and args.workers < 1:
         raise SeedwaveError("--workers must be at least 1")
-    show = not args.quiet and sys.stderr.isatty()
-    bar = ProgressBar() if show else None
+    bar = None if args.quiet else ProgressBar(tty=sys.stderr.isatty())
     runner = BatchRunner(spec, args.inputs, args.out, workers=args.workers, ray_address=args.ray,
                          device=args.device, report_format=args.report, resume=not args.no_resume,
                          on_progress=bar, chunk_seconds=args.chunk_minutes * 60.0,
