@@ -215,9 +215,20 @@ class _WorkerContext(TaskContext):
         self.check()
 
 
-def _init_worker(cancel: Any, progress: Any, gpu_slots: Any, threads: int) -> None:
+def _init_worker(cancel: Any, progress: Any, gpu_slots: Any, threads: int, counter: Any) -> None:
+    """Set up a worker process: its share of the cores (effects that use threads see
+    only those, so workers do not fight over cores), cancel, progress and GPU slot."""
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)
+    with counter.get_lock():
+        index = counter.value
+        counter.value += 1
+    if hasattr(os, "sched_setaffinity"):
+        cores = sorted(os.sched_getaffinity(0))
+        if len(cores) > threads:
+            start = (index * threads) % len(cores)
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(0, {cores[(start + k) % len(cores)] for k in range(threads)})
     _worker.update(cancel=cancel, queue=progress, gpu=gpu_slots)
 
 
@@ -243,7 +254,7 @@ class BatchRunner:
         self.spec_json = dumps(spec)
         self.inputs = [Path(p) for p in inputs]
         self.out_dir = Path(out_dir)
-        self.workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
+        self.workers = max(1, workers if workers is not None else _cores())
         self.ray_address = ray_address
         self.device = device
         self.report_format = report_format
@@ -417,11 +428,11 @@ class BatchRunner:
                     progress_q: Any, gpu_slots: Any) -> list[BatchItem]:
         """Run ``todo`` in one pool; returns the inputs it held when a worker died (unless ``last_try``)."""
         n = min(workers, len(todo))
-        threads = max(1, (os.cpu_count() or 1) // n)
+        threads = max(1, _cores() // n)
         pending: dict[Future, BatchItem] = {}
         again: list[BatchItem] = []
         with ProcessPoolExecutor(n, mp_context=mpctx, initializer=_init_worker,
-                                 initargs=(cancel, progress_q, gpu_slots, threads)) as pool:
+                                 initargs=(cancel, progress_q, gpu_slots, threads, mpctx.Value("i", 0))) as pool:
             for it in todo:
                 pending[pool.submit(_worker_task, self.spec_json, it.key, str(it.out), self.device)] = it
             try:
@@ -466,6 +477,13 @@ class BatchRunner:
                 return
             if key not in self._results:
                 self.progress.running[key] = fraction
+
+
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
 
 
 def _remove_leftovers(out_dir: Path, items: list[BatchItem]) -> None:
