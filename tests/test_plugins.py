@@ -149,3 +149,10 @@ def test_a_broken_plugin_is_listed_and_the_app_starts(site, qtbot):
         assert "sw_test_flip" in w.registry.ids()
     finally:
         close_window(w)
+
+
+def test_effects_listed_the_first_way_count_too():
+    data = {"plugin": {"name": "old", "title": "Old"},
+            "effects": [{"id": "a", "entry_point": "old_pkg:A"}, {"id": "b", "entry_point": "old_pkg:B"}],
+            "contributes": {"effects": [{"python_name": "old_pkg:A"}]}}
+    assert [e.python_name for e in parse_manifest(data).effects] == ["old_pkg:A", "old_pkg:B"]

@@ -242,6 +242,16 @@ def parse_manifest(data: dict[str, Any], path: str = "<manifest>") -> PluginMani
                             _one_of(t.get("area", "right"), AREAS, "area", w), t.get("tab_with", ""),
                             t.get("show_title", ""), menu, t.get("shortcut", "")))
     effects = [EffectEntry(_python_name(t, f"{path}: effect")) for t in _tables(contrib, "effects", path)]
+    # The first manifest format: [[effects]] tables naming an ``entry_point``.
+    first = data.get("effects")
+    if isinstance(first, list):
+        known_effects = {e.python_name for e in effects}
+        for t in first:
+            if isinstance(t, dict) and "entry_point" in t:
+                value = _python_name({"python_name": t["entry_point"]}, f"{path}: effect {t.get('id', '?')!r}")
+                if value not in known_effects:
+                    effects.append(EffectEntry(value))
+                    known_effects.add(value)
     settings = []
     for t in _tables(contrib, "settings", path):
         w = f"{path}: settings page"
