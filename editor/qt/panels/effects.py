@@ -9,7 +9,7 @@ what is heard at the playhead. Apply runs the effect on the selection, the
 selected clips or whole tracks, in place (one undo step) or into new tracks.
 
 ``install(window)`` adds this panel, the jobs panel, the Effects menu and the
-context-menu entries (see :mod:`editor.qt.features`).
+context-menu entries (the main window calls it, see ``MainWindow._install_parts``).
 """
 
 from __future__ import annotations

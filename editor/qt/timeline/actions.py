@@ -1,4 +1,4 @@
-"""Window actions for the multitrack timeline (installed through editor.qt.features).
+"""Window actions for the multitrack timeline (installed by the main window, see MainWindow._install_parts).
 
 File > Import Audio at Cursor…; Edit > Ripple Delete Clips, Clip Gain…, Add
 Marker; View > Snap; Tracks > Move Up/Down, Colour…; Transport > Previous/Next
