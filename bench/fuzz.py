@@ -273,6 +273,8 @@ def _exercise(kind: str, path: str, scratch: Path) -> tuple[str, str]:
         text = str(exc)
         if "\n" in text or not text.strip():
             return "traceback", f"{type(exc).__name__} with a multi-line or empty message: {text[:200]!r}"
+        if Path(path).name not in text:
+            return "traceback", f"{type(exc).__name__} does not name the file: {text[:200]!r}"
         return "clean", text.replace(path, "FILE")[:200]
     except Exception as exc:  # noqa: BLE001 - the finding
         tb = traceback.extract_tb(exc.__traceback__)
