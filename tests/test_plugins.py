@@ -6,6 +6,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from PySide6.QtWidgets import QMenu
 
 from editor.effects.plugins import ManifestError, discover, parse_manifest, read_manifest
 from editor.effects.registry import Registry
@@ -156,3 +157,49 @@ def test_effects_listed_the_first_way_count_too():
             "effects": [{"id": "a", "entry_point": "old_pkg:A"}, {"id": "b", "entry_point": "old_pkg:B"}],
             "contributes": {"effects": [{"python_name": "old_pkg:A"}]}}
     assert [e.python_name for e in parse_manifest(data).effects] == ["old_pkg:A", "old_pkg:B"]
+
+
+@pytest.mark.gui
+def test_the_host_api_adds_menu_items_context_items_and_carries_a_frequency_band(qtbot, window, store):
+    """What later panels build on: an action in any top-level menu with a shortcut, entries
+    in the clip context menu, and a selection narrowed to a frequency band."""
+    import numpy as np
+
+    from editor.core import edits
+    from editor.core.model import Clip, Project
+    from editor.core.sequence import AudioSeq
+    from editor.host import ContextInfo, Host
+
+    w = window
+    host: Host = w.host
+    ran, seen = [], []
+    a = host.ui.add_action("File", "Batch…", lambda: ran.append(1), "Ctrl+Alt+B", "Run a chain over files",
+                           enabled_when="tracks")
+    assert a in w.menus["File"].actions() and ("Batch…", "Ctrl+Alt+B") in w.shortcut_table()
+    assert not a.isEnabled()  # no tracks yet
+    x = np.zeros((1, 4800), np.float32)
+    w.set_project(edits.add_track(Project(sample_rate=48000), "T",
+                                  (Clip(AudioSeq.from_blocks(store.blocks_from_array(x), 1), 0),)))
+    assert a.isEnabled()
+    a.trigger()
+    assert ran == [1]
+
+    def provider(menu, info: ContextInfo) -> None:
+        seen.append(info)
+        menu.addAction("Spectral Edit…")
+
+    host.ui.add_context_items("clip", provider)
+    clip = w.project.tracks[0].clips[0]
+    menu = w.timeline.extend_menu(QMenu(w), "clip", clip_id=clip.id)
+    assert seen == [ContextInfo("clip", clip.id, "")] and "Spectral Edit…" in [x.text() for x in menu.actions()]
+    menu.deleteLater()
+
+    changes = []
+    host.selection.changed.connect(lambda: changes.append(host.selection.current()))
+    host.selection.set(100, 2000, (w.project.tracks[0].id,))
+    host.selection.set_band(300.0, 3400.0)
+    sel = host.selection.current()
+    assert (sel.start, sel.stop, sel.low_hz, sel.high_hz) == (100, 2000, 300.0, 3400.0) and sel.has_band
+    assert sel.time().length == 1900 and changes[-1] == sel
+    host.selection.set_band(None, None)
+    assert not host.selection.current().has_band

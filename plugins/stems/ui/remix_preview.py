@@ -116,6 +116,7 @@ class RemixPreview(QObject):
             return False
         self.project = project
         ok = self.host.audition.play(OWNER, project, start, stop, loop=True, variant=self.variant)
+        self.loop = (start, stop) if ok else None  # (starting stopped whatever played before)
         self.state_changed.emit()
         return ok
 
