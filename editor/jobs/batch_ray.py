@@ -150,9 +150,8 @@ def run_on_ray(runner: BatchRunner, todo: list[BatchItem]) -> None:
         f_join = ray.remote(assemble_task).options(**cpu_opts)
         split = chunkable(runner.steps)
         pad_s = max([2.0] + [s.effect.overlap_seconds for s in runner.steps if not s.is_loudness])
-        pending: dict[Any, BatchItem] = {}
-        for it in todo:
-            ref = None
+
+        def submit(it: BatchItem) -> Any:
             if split and runner.chunk_seconds > 0 and it.duration > 1.5 * runner.chunk_seconds:
                 try:
                     info = sf.info(str(it.src))
@@ -165,16 +164,26 @@ def run_on_ray(runner: BatchRunner, todo: list[BatchItem]) -> None:
                     parts = [f_chunk.remote(runner.spec_json, str(it.src), i * hop, min(info.frames, (i + 1) * hop),
                                             int(pad_s * info.samplerate), str(folder / f"{i:05d}.npy"), device)
                              for i in range(n)]
-                    ref = f_join.remote(runner.spec_json, str(it.src), str(it.out), *parts)
-            if ref is None:
-                ref = f_file.remote(runner.spec_json, str(it.src), str(it.out), device)
-            pending[ref] = it
-        while pending:
+                    return f_join.remote(runner.spec_json, str(it.src), str(it.out), *parts)
+            return f_file.remote(runner.spec_json, str(it.src), str(it.out), device)
+
+        # A window of inputs in flight (a few per CPU) keeps the cluster busy while the
+        # driver's bookkeeping stays small, whatever the number of inputs.
+        window = max(8, int(4 * ray.cluster_resources().get("CPU", 1)))
+        waiting = list(reversed(todo))
+        pending: dict[Any, BatchItem] = {}
+        while pending or waiting:
             if runner.cancelled:
                 for ref in pending:
                     ray.cancel(ref, force=True, recursive=True)
                 return
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
+            while waiting and len(pending) < window:
+                it = waiting.pop()
+                pending[submit(it)] = it
+            ready, rest = ray.wait(list(pending), num_returns=1, timeout=0.5)
+            if ready and rest:
+                more, _ = ray.wait(rest, num_returns=len(rest), timeout=0)
+                ready += more
             for ref in ready:
                 it = pending.pop(ref)
                 try:
