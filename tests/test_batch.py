@@ -215,3 +215,30 @@ def test_progress_line_shows_files_failures_throughput_and_eta():
     assert "4/10 files, 1 failed" in line and "6.0 audio h/h" in line and "ETA 1:00:00" in line
     first = BatchProgress(total=10, elapsed=5.0, running={"a.wav": 0.01})
     assert first.eta is None and "measuring speed" in ProgressBar().line(first)  # no guess from the first percent
+
+
+def test_classic_effects_chain_over_files(tmp_path, capsys):
+    """High-pass, compressor and loudness (classic effects and the loudness step) in one chain."""
+    from editor.core.loudness import measure
+
+    rate = 48000
+    t = np.arange(3 * rate) / rate
+    (tmp_path / "in").mkdir()
+    for i in range(2):
+        x = 0.3 * np.sin(2 * np.pi * 30 * t) + 0.1 * np.sin(2 * np.pi * (1000 + 100 * i) * t)
+        write(tmp_path / "in" / f"take{i}.wav", x[None, :].astype(np.float32), subtype="FLOAT")
+    chain = save_chain(ChainSpec(Chain((ChainStep.make("highpass", {"cutoff": 150.0, "slope": "48"}),
+                                        ChainStep.make("compressor", {"threshold": -30.0}),
+                                        ChainStep.make("loudness", {"lufs": -16.0})))),
+                       tmp_path / "classic.swchain")
+    assert main(["batch", str(chain), str(tmp_path / "in"), "--out", str(tmp_path / "out"), "-q", "-j", "1"]) == 0
+    for i in range(2):
+        y, _ = sf.read(str(tmp_path / "out" / f"take{i}.wav"), always_2d=True)
+        spec = np.abs(np.fft.rfft(y[rate:, 0]))  # after the filters settle
+        freqs = np.fft.rfftfreq(2 * rate, 1 / rate)
+        rumble = spec[np.argmin(np.abs(freqs - 30))]
+        tone = spec[np.argmin(np.abs(freqs - (1000 + 100 * i)))]
+        assert rumble < tone / 10  # 30 Hz rumble 20 dB under the tone (it started 10 dB above)
+        assert abs(measure(y.T.astype(np.float32), rate)[0] - -16.0) < 0.5
+    rep = report(tmp_path / "out")
+    assert [p["effect"] for p in rep["items"][0]["provenance"]] == ["highpass", "compressor", "loudness"]
