@@ -81,6 +81,12 @@ class Player:
     AHEAD_SECONDS = 0.5
     CHUNK = 2048
     KEEP_SECONDS = 0.1  # rendered audio kept when the project changes (feeder's head start)
+    # While edits keep coming (a control being dragged) each one throws away what was
+    # rendered beyond the head start, so the feeder renders only this much beyond it
+    # until the edits pause: with insert effects, re-rendering half a second on every
+    # edit would cost more than playing.
+    EDIT_AHEAD_SECONDS = 0.1
+    EDIT_QUIET_SECONDS = 0.25
 
     def __init__(self, device: str | int | None = None, blocksize: int = 1024, ring_seconds: float = 2.0,
                  latency: float = 0.2) -> None:
@@ -115,6 +121,7 @@ class Player:
         self.error = ""
         self._renderer: Renderer | None = None  # used by the feeder thread only
         self._seamless = False  # the next chunk follows an edit: keep insert state
+        self._last_edit = -1e9  # monotonic time of the last project change while playing
 
     # -- state -------------------------------------------------------------------
     @property
@@ -132,6 +139,7 @@ class Player:
             rate_changed = project.sample_rate != self._rate
             self._project = project
             if self._playing and not rate_changed:
+                self._last_edit = time.monotonic()
                 self._discard_ahead()
         if self._playing and rate_changed:
             pos = self.position
@@ -267,12 +275,16 @@ class Player:
 
     def _fill(self, ahead: int) -> None:
         size = self._ring.shape[1]
+        dragging = int((self.KEEP_SECONDS + self.EDIT_AHEAD_SECONDS) * self._rate)
         while not self._stop_feeder.is_set():
             with self._lock:
                 project = self._project
                 buffered = self._write - self._read
                 pos = self._render_pos
-                if buffered >= min(ahead, size - self.CHUNK) or project is None:
+                target = ahead
+                if time.monotonic() - self._last_edit < self.EDIT_QUIET_SECONDS:
+                    target = min(ahead, dragging)
+                if buffered >= min(target, size - self.CHUNK) or project is None:
                     return
                 n = self.CHUNK
                 if self._range is not None:
