@@ -304,3 +304,145 @@ def test_cli_fill_and_extend(tmp_path, loop):
     assert main(["apply", "extend", str(src), str(longer), "--seconds", "1.5", "-q"]) == 0
     z, _ = sf.read(longer, dtype="float32")
     assert z.shape[0] == int(7.5 * RATE)
+
+
+# -- joins on speech, Auto on material it was not tuned on, takes, fade-outs (issue 16) ----------------------
+
+SPEECH_TEXT = ("It was a bright cold day in April, and the clocks were striking thirteen. Winston Smith, his chin "
+               "nuzzled into his breast, slipped quickly through the glass doors.")
+
+
+@pytest.fixture(scope="module")
+def talk() -> np.ndarray:
+    if not have_espeak():
+        pytest.skip("espeak-ng is not installed")
+    return speech(SPEECH_TEXT, rate=RATE)
+
+
+def _level_dip_db(out: np.ndarray, joins: list[int], rate: int) -> float:
+    """How far (dB) the 5 ms level around a join falls below the quieter of the 5 ms next to it."""
+    w = int(0.005 * rate)
+    worst = 0.0
+    for j in joins:
+        if j - 2 * w < 0 or j + 2 * w > out.shape[1]:
+            continue
+        lvl = [float(np.sqrt(np.mean(out[:, s:s + w].astype(np.float64) ** 2)) + 1e-6)
+               for s in (j - 2 * w, j - w // 2, j + w)]
+        worst = max(worst, 20 * np.log10(min(lvl[0], lvl[2]) / lvl[1]))
+    return worst
+
+
+@pytest.mark.parametrize("engine", ["ar", "match", "neural"])
+def test_speech_fills_meet_their_edges_without_a_click(talk, engine):
+    """Every engine's take joins speech with no burst of high frequencies at its edges (they were
+    24 to 34 dB above the original's), no step in value or slope, and no dip in level."""
+    from seedwave_plugins.fill.metrics import edge_hf_excess, joins_of, slope_discontinuity
+
+    cases = [(0.1, 1.2), (0.1, 3.4), (0.5, 2.4)] if engine != "neural" else [(0.5, 2.4)]
+    for gap, pos in cases:
+        a, b = int(pos * RATE), int((pos + gap) * RATE)
+        y = gapped(talk, a, b)
+        take = candidates(y, RATE, pos, pos + gap, engine, 1, options=QUICK_NEURAL)[0]
+        out = take.apply(y)
+        joins = joins_of(y, out, take.start, take.stop)
+        excess = edge_hf_excess(talk, out, RATE, [take.start, take.stop])
+        assert excess <= 12.0, (engine, gap, pos, excess)
+        assert boundary_discontinuity(y, out, RATE, a, b, reference=talk) <= 1.2, (engine, gap, pos)
+        assert slope_discontinuity(talk, out, RATE, [take.start, take.stop]) <= 1.2, (engine, gap, pos)
+        for j in joins:  # no dip in level at a join that the original did not have there
+            assert _level_dip_db(out, [j], RATE) <= _level_dip_db(talk, [j], RATE) + 3.0, (engine, gap, pos, j)
+
+
+def test_the_join_guard_does_not_touch_a_fill_that_continues_its_context():
+    from seedwave_plugins.fill.splice import seal_joins, smooth_edges
+
+    x = sines(seconds=1.0, rate=RATE)
+    a, b = RATE // 2, RATE // 2 + 4800
+    fill = x[:, a:b].copy()
+    out = smooth_edges(x, a, b, seal_joins(x, a, b, fill, RATE), RATE)
+    assert np.max(np.abs(out - fill)) < 1e-3
+
+
+def test_the_join_guard_removes_a_click_at_the_edge():
+    from seedwave_plugins.fill.metrics import edge_hf_excess
+    from seedwave_plugins.fill.splice import seal_joins, smooth_edges
+
+    x = sines(seconds=1.0, rate=RATE) + 0.01 * np.random.default_rng(0).standard_normal((1, RATE)).astype(np.float32)
+    a, b = RATE // 2, RATE // 2 + 4800
+    fill = x[:, a:b].copy()
+    fill[:, :48] += 0.5 * np.sign(np.sin(np.arange(48)))  # a 1 ms burst right at the join
+    fill[:, -1] += 0.2  # and a step in value at the other
+    raw = x.copy()
+    raw[:, a:b] = fill
+    fixed = x.copy()
+    fixed[:, a:b] = smooth_edges(x, a, b, seal_joins(x, a, b, fill, RATE), RATE)
+    assert edge_hf_excess(x, raw, RATE, [a, b]) > 20.0
+    assert edge_hf_excess(x, fixed, RATE, [a, b]) < 6.0
+    assert boundary_discontinuity(x, fixed, RATE, a, b, reference=x) < 1.0
+
+
+def _orchestral(seconds: float, rate: int) -> np.ndarray:
+    """Beatless strings and brass rendered by FluidSynth (held-out material for Auto's classifier)."""
+    pytest.importorskip("pretty_midi")
+    import shutil
+
+    if shutil.which("fluidsynth") is None:
+        pytest.skip("fluidsynth is not installed")
+    try:
+        from training.corpus import SOUNDFONTS, orchestral_piece
+    except ImportError:
+        pytest.skip("the training package is not importable here")
+    if not SOUNDFONTS["timgm6mb"].exists():
+        pytest.skip("the TimGM6mb soundfont is not installed")
+    import soxr
+
+    x = orchestral_piece(3, seconds, "timgm6mb")
+    return soxr.resample(x.T, 44100, rate).T.astype(np.float32)
+
+
+def test_auto_calls_orchestral_music_music_and_matches_it():
+    """Orchestral music was called speech and sent to the slow neural engine (one smeared take)."""
+    from seedwave_plugins.fill.features import classify
+
+    x = _orchestral(10.0, RATE)
+    assert classify(x.mean(axis=0), RATE) == "music"
+    a = int(5 * RATE)
+    y = gapped(x, a, a + RATE // 2)
+    takes = candidates(y, RATE, 5.0, 5.5, "auto", 5)
+    assert takes[0].params["auto"]["material"] == "music"
+    assert takes[0].engine == "match"
+    assert len(takes) == 5
+
+
+def test_auto_gives_the_takes_asked_for_or_says_why(talk):
+    ctx = TaskContext()
+    takes = candidates(gapped(talk, int(1.2 * RATE), int(1.3 * RATE)), RATE, 1.2, 1.3, "auto", 4, ctx)
+    assert takes[0].engine == "ar" and takes[0].params["auto"]["material"] == "speech"
+    assert len(takes) == 4 and {t.engine for t in takes[1:]} == {"match"}
+    assert [t.index for t in takes] == [0, 1, 2, 3]
+    ctx = TaskContext()
+    assert len(candidates(gapped(talk, RATE, RATE + 4800), RATE, 1.0, 1.1, "ar", 3, ctx)) == 1
+    assert any("one take" in w for w in ctx.warnings)
+
+
+def test_extend_after_a_fade_out_continues_the_silence(loop):
+    """Extending a song that fades out to silence added repeating bursts of the loud part."""
+    x = np.tile(loop, (1, 2))[:, : 12 * RATE].copy()
+    t = np.arange(x.shape[1]) / RATE
+    x *= np.clip((10.0 - t) / 3.0, 0.0, 1.0) ** 2  # fades out from 7 s, silent after 10 s
+    ctx = TaskContext()
+    take = extend_candidates(x, RATE, 5.0, "end", 3, ctx)[0]
+    out = take.apply(x)
+    assert out.shape[1] == x.shape[1] + 5 * RATE
+    assert np.max(np.abs(out[:, x.shape[1]:])) == 0.0
+    assert any("silence" in w for w in ctx.warnings)
+
+
+def test_extend_after_a_fade_to_a_quiet_tail_stays_quiet(loop):
+    x = np.tile(loop, (1, 2))[:, : 12 * RATE].copy()
+    t = np.arange(x.shape[1]) / RATE
+    x *= np.maximum(np.clip((9.0 - t) / 3.0, 0.0, 1.0) ** 2, 10 ** (-40 / 20))  # a tail 40 dB down
+    take = extend_candidates(x, RATE, 5.0, "end", 1)[0]
+    ext = take.apply(x)[:, x.shape[1]:]
+    tail_peak = np.max(np.abs(x[:, -RATE // 2:]))
+    assert np.max(np.abs(ext)) <= 2.0 * tail_peak  # no burst of the song's loud part

@@ -111,11 +111,38 @@ def candidates(audio: np.ndarray, rate: int, start: float, end: float, engine: s
         takes = _run("ar", x, rate, a, b, 1, ctx, opts, extra)
         if auto_info is not None:
             auto_info["fallback"] = "ar"
+    wanted = max(1, n_takes)
+    if auto_info is not None and len(takes) < wanted and engine != "match":
+        # Auto's engine gives one take: the context match supplies the alternatives.
+        more = _run("match", x, rate, a, b, wanted - len(takes), ctx, opts, extra)
+        takes += [Take(len(takes) + i, t.engine, t.start, t.stop, t.audio, t.score,
+                       f"{t.label} (alternative)", t.params) for i, t in enumerate(more)]
+    if len(takes) < wanted:
+        ctx.warn(_why_fewer(engine, len(takes), wanted))
+    takes = [_sealed(x, rate, t) for t in takes]
     if auto_info is not None:
         takes = [Take(t.index, t.engine, t.start, t.stop, t.audio, t.score, t.label,
                       {**t.params, "auto": auto_info}) for t in takes]
     ctx.progress(1.0, "Fill: done")
     return takes
+
+
+def _why_fewer(engine: str, got: int, wanted: int) -> str:
+    if engine in ("ar", "neural"):
+        name = "Interpolation" if engine == "ar" else "The neural engine"
+        return (f"Fill: {name} makes one take (it is deterministic); choose Auto or Context match for "
+                f"{wanted} alternatives")
+    return (f"Fill: only {got} of {wanted} takes: the clip has no more distinct material that continues "
+            "both sides of the region (give a longer clip, or the rest of the track, for more)")
+
+
+def _sealed(x: np.ndarray, rate: int, take: Take) -> Take:
+    """``take`` with its joins guarded against clicks (:func:`.splice.seal_joins`), whatever the engine."""
+    from .splice import seal_joins, smooth_edges
+
+    audio = seal_joins(x, take.start, take.stop, take.audio, rate)
+    audio = smooth_edges(x, take.start, take.stop, audio, rate)
+    return Take(take.index, take.engine, take.start, take.stop, audio, take.score, take.label, take.params)
 
 
 def _run(engine: str, x: np.ndarray, rate: int, a: int, b: int, n_takes: int, ctx: TaskContext,

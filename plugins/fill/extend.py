@@ -83,7 +83,15 @@ def _extend_end(x: np.ndarray, rate: int, k: int, n_takes: int, ctx: TaskContext
     xf = int(min(0.03 * rate, 0.1 * n))
     search = int(min(0.02 * rate, 0.05 * n))
     ctx.progress(0.05, "Extend: analysing the clip")
-    ends = _loop_points(mono, rate, n, hop, n_fft, xf + search, context)
+    tail = _tail_state(mono, rate)
+    if tail == "silent":
+        ctx.warn("Extend: the clip ends in silence; the extension continues the silence")
+        return [_silence_take(x, rate, k)]
+    ceiling = _level_ceiling(mono, rate) if tail == "faded" else None
+    ends = _loop_points(mono, rate, n, hop, n_fft, xf + search, context, ceiling)
+    if tail == "faded" and not ends:
+        raise EffectError("the clip ends in a fade-out and its quiet tail is too short to continue "
+                          "(Extend would repeat louder material); there is nothing to continue")
     ctx.check()
     takes: list[Take] = []
     seen: list[np.ndarray] = []
@@ -123,9 +131,58 @@ def _extend_end(x: np.ndarray, rate: int, k: int, n_takes: int, ctx: TaskContext
     return takes
 
 
+#: A clip whose last half second is this far below its body (dB) ends in a fade-out.
+FADE_DB = 20.0
+#: ... and in silence below this level (dBFS), or when its last half second is digital silence.
+SILENT_DBFS = -70.0
+_ENV_S = 0.05
+
+
+def _envelope_db(mono: np.ndarray, rate: int) -> np.ndarray:
+    """RMS level in dBFS of consecutive 50 ms blocks."""
+    w = max(1, int(_ENV_S * rate))
+    m = mono[: mono.size // w * w].reshape(-1, w) if mono.size >= w else mono[None, :]
+    return 10 * np.log10(np.mean(m.astype(np.float64) ** 2, axis=1) + 1e-20)
+
+
+def _tail_state(mono: np.ndarray, rate: int) -> str:
+    """``"silent"``, ``"faded"`` (much quieter than the body) or ``"playing"``: how the clip ends."""
+    env = _envelope_db(mono, rate)
+    last = env[-max(1, int(0.5 / _ENV_S)):]
+    end_db = 10 * np.log10(np.mean(10 ** (last / 10)))
+    if end_db < SILENT_DBFS:
+        return "silent"
+    body_db = float(np.percentile(env, 90))
+    return "faded" if end_db < body_db - FADE_DB else "playing"
+
+
+def _level_ceiling(mono: np.ndarray, rate: int) -> tuple[np.ndarray, float, int]:
+    """For a faded ending: per 50 ms block, the loudest block from there to the end (dB), the
+    allowed maximum (the last half second's loudest block + 6 dB) and the block length."""
+    env = _envelope_db(mono, rate)
+    after = np.maximum.accumulate(env[::-1])[::-1]
+    limit = float(env[-max(1, int(0.5 / _ENV_S)):].max()) + 6.0
+    return after, limit, max(1, int(_ENV_S * rate))
+
+
+def _silence_take(x: np.ndarray, rate: int, k: int) -> Take:
+    """The clip's end followed by ``k`` samples of silence (its last samples fade to zero over 5 ms)."""
+    n = x.shape[1]
+    f = min(n, int(0.005 * rate))
+    seg = x[:, n - f:] * np.linspace(1.0, 0.0, f)[None, :] if f else x[:, n:]
+    audio = np.concatenate([seg, np.zeros((x.shape[0], k))], axis=1).astype(np.float32)
+    return Take(0, "silence", n - f, n, audio, 0.0, "Silence (the clip ends in silence)",
+                {"tail": "silent"})
+
+
 def _loop_points(mono: np.ndarray, rate: int, n: int, hop: int, n_fft: int, room: int,
-                 context: float) -> list[tuple[int, float, dict]]:
-    """Candidate loop starts ``q`` (the clip resumes at ``q`` after its end), cheapest first."""
+                 context: float, ceiling: tuple[np.ndarray, float, int] | None = None
+                 ) -> list[tuple[int, float, dict]]:
+    """Candidate loop starts ``q`` (the clip resumes at ``q`` after its end), cheapest first.
+
+    ``ceiling`` (a faded ending): only loops whose material stays within 6 dB of the
+    quiet tail's level qualify, so the extension never brings back louder material.
+    """
     frames = compute_frames(mono, rate)
     beat = estimate_beat(frames.onset, hop, rate)
     n_frames = frames.feat.shape[0]
@@ -143,6 +200,17 @@ def _loop_points(mono: np.ndarray, rate: int, n: int, hop: int, n_fft: int, room
     min_period = max(room + 1, int(0.25 * rate), int(2 * beat.period) if beat.strength > 0.2 else 0)
     min_period = min(min_period, int(0.6 * n))
     valid = (q - room >= 0) & (period >= min_period) & (coverage >= 0.5)
+    if ceiling is not None:
+        after, limit, block = ceiling
+        lvl = after[np.clip((q - room) // block, 0, after.size - 1)]
+        valid &= lvl <= limit
+        min_len = int(0.25 * rate)
+        if not valid.any():
+            # A short quiet tail: loops shorter than two beats are still better than louder material.
+            short = (q - room >= 0) & (period >= min(min_len, int(0.6 * n))) & (coverage >= 0.5)
+            valid = short & (lvl <= limit)
+        if not valid.any():
+            return []
     if not valid.any():
         q_all = max(room, n // 10)
         return [(q_all, 0.0, {"beat_period_s": 0.0})]

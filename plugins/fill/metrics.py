@@ -137,3 +137,77 @@ def boundary_discontinuity(before: np.ndarray, after: np.ndarray, rate: int, a: 
         if steps:
             worst = max(worst, max(steps) / scale)
     return float(worst)
+
+
+def joins_of(before: np.ndarray, after: np.ndarray, start: int, stop: int) -> list[int]:
+    """Where a fill meets the original: the replaced span's edges and the edges of what actually changed."""
+    n = after.shape[1]
+    c0, c1 = changed_span(before, after)
+    cand = {start, stop} | ({c0, c1} if c1 > c0 else set())
+    return sorted(j for j in cand if 0 < j < n)
+
+
+def _highpass(x: np.ndarray, rate: int, cutoff: float) -> np.ndarray:
+    from scipy import signal
+
+    sos = signal.butter(4, cutoff, "highpass", fs=rate, output="sos")
+    return signal.sosfiltfilt(sos, np.asarray(x, np.float64), axis=-1)
+
+
+def edge_hf_excess(ref: np.ndarray, est: np.ndarray, rate: int, joins: list[int], window_ms: float = 2.0,
+                   cutoff: float = 4000.0) -> float:
+    """Largest excess (dB) of high-frequency energy in a short window around each join over the original's.
+
+    ``ref`` is the true audio, ``est`` the filled result. Energy above ``cutoff``
+    in ``±window_ms`` around each join; the original's energy is floored at 40 dB
+    below its average high-frequency power, so digital silence in the original
+    does not make the ratio infinite. A click shows as 20 dB or more; a fill that
+    continues the material reads near 0 (it may be negative).
+    """
+    hr, he = _highpass(ref, rate, cutoff), _highpass(est, rate, cutoff)
+    floor = float(np.mean(hr ** 2)) * 1e-4 + 1e-20
+    w = max(1, int(window_ms * 1e-3 * rate))
+    worst = -np.inf
+    for j in joins:
+        lo, hi = max(0, j - w), min(est.shape[1], j + w)
+        er = float(np.mean(hr[:, lo:hi] ** 2)) + floor
+        ee = float(np.mean(he[:, lo:hi] ** 2)) + floor
+        worst = max(worst, 10 * np.log10(ee / er))
+    return float(worst)
+
+
+def join_hf_peak(est: np.ndarray, rate: int, joins: list[int], window_ms: float = 2.0, cutoff: float = 4000.0) -> float:
+    """Largest local high-frequency peak at a join (dB): energy in ``±window_ms`` around the join over
+    the louder of the two windows next to it (``window_ms`` to 5 × ``window_ms`` away on each side).
+
+    Reads near 0 or below when the join is smooth whatever the material does; a click
+    (a broadband burst at the join) reads several dB to tens of dB above.
+    """
+    he = _highpass(est, rate, cutoff) ** 2
+    w = max(1, int(window_ms * 1e-3 * rate))
+    floor = float(np.mean(he)) * 1e-6 + 1e-20
+    worst = -np.inf
+    for j in joins:
+        centre = float(np.mean(he[:, max(0, j - w):j + w])) + floor
+        left = float(np.mean(he[:, max(0, j - 5 * w):max(0, j - w)])) if j - w > 0 else 0.0
+        right = float(np.mean(he[:, j + w:j + 5 * w])) if j + w < est.shape[1] else 0.0
+        worst = max(worst, 10 * np.log10(centre / (max(left, right) + floor)))
+    return float(worst)
+
+
+def slope_discontinuity(reference: np.ndarray, est: np.ndarray, rate: int, joins: list[int],
+                        context_seconds: float = 0.25) -> float:
+    """Largest change of slope (second difference) at a join, over the 99.9th percentile of the
+    true signal's own second differences around it. Above 1: a kink sharper than the material makes."""
+    d2 = np.abs(np.diff(np.asarray(est, np.float64), n=2, axis=1))
+    r2 = np.abs(np.diff(np.asarray(reference, np.float64), n=2, axis=1))
+    ctx = int(context_seconds * rate)
+    worst = 0.0
+    for ch in range(est.shape[0]):
+        for j in joins:
+            ref_d = r2[ch, max(0, j - ctx):min(r2.shape[1], j + ctx)]
+            if ref_d.size == 0 or not 1 <= j < d2.shape[1] + 1:
+                continue
+            scale = max(float(np.percentile(ref_d, 99.9)), 1e-12)
+            worst = max(worst, float(d2[ch, max(0, j - 2):j + 1].max()) / scale)
+    return worst

@@ -133,3 +133,139 @@ def tone_match_filter(target: np.ndarray, source: np.ndarray, rate: int, limit_d
 def apply_fir(x: np.ndarray, fir: np.ndarray) -> np.ndarray:
     """Zero-delay filtering of planar ``x`` with an odd-length linear-phase FIR."""
     return signal.fftconvolve(np.asarray(x, np.float64), fir[None, :], mode="same", axes=1)
+
+
+SEAL_SPLIT_HZ = 3000.0  # low / high band split of the join envelope guard
+SEAL_HEADROOM_DB = 3.0
+
+
+def _moving_rms(x: np.ndarray, n: int) -> np.ndarray:
+    """RMS over a centred window of ``n`` samples of mono ``x`` (same length)."""
+    k = np.ones(max(1, n)) / max(1, n)
+    return np.sqrt(np.maximum(np.convolve(x * x, k, mode="same"), 0.0))
+
+
+def _guard_gain(env: np.ndarray, ctx_level: float, inner_level: float, t_len: int) -> np.ndarray:
+    """Gain (<= 1) for the first ``t_len`` samples of a fill, seen from its join at index 0.
+
+    The ceiling starts at the context's level and moves (raised cosine) to the
+    fill's own level further in, with a little headroom; the gain pulls the
+    envelope ``env`` under it. Never above 1: a fill is never boosted, so nothing dips.
+    """
+    r = (0.5 - 0.5 * np.cos(np.pi * np.clip(np.arange(t_len) / max(1, t_len - 1), 0.0, 1.0))) ** 2
+    ceiling = (ctx_level + (inner_level - ctx_level) * r) * 10 ** (SEAL_HEADROOM_DB / 20) + 1e-9
+    g = np.minimum(1.0, ceiling / (env[:t_len] + 1e-12))
+    return g
+
+
+def _smooth_min(g: np.ndarray, n: int) -> np.ndarray:
+    """A running minimum over ``n`` samples then a moving average: a gain curve without sudden steps."""
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
+    return uniform_filter1d(minimum_filter1d(g, size=max(1, n), mode="nearest"), size=max(1, n), mode="nearest")
+
+
+def seal_joins(audio: np.ndarray, start: int, stop: int, fill: np.ndarray, rate: int,
+               transition_s: float = 0.015) -> np.ndarray:
+    """``fill`` (replacing ``audio[:, start:stop]``) made to meet its context without a click.
+
+    A fill can begin or end with more energy than the material it joins: a burst
+    where an extrapolation or a copied stretch starts, or sound where the context
+    is silent (a pause in speech, digital silence next to a dropout). Both are
+    heard as a click. For each join that touches the context, in two bands
+    (below and above ``SEAL_SPLIT_HZ``: a high-frequency burst can hide under a
+    steady low band), the fill's envelope over its first ``transition_s`` is
+    held under a ceiling that starts at the context's level at the join and
+    moves smoothly to the fill's own level further in. Only attenuation, only
+    where the fill overshoots; the gain is smoothed, and 1 at the join's far side,
+    so value and slope stay continuous and the level never dips below both sides.
+    Same gain for every channel (the stereo image is kept).
+    """
+    y = np.asarray(fill, np.float64)
+    x = np.asarray(audio, np.float64)
+    n = x.shape[1]
+    length = y.shape[1]
+    t_len = min(int(transition_s * rate), length // 3)
+    if t_len < 16:
+        return np.asarray(fill, np.float32)
+    pad = int(0.012 * rate)
+    left_ctx = x[:, max(0, start - pad):start]
+    right_ctx = x[:, stop:min(n, stop + pad)]
+    whole = np.concatenate([left_ctx, y, right_ctx], axis=1)
+    sos = signal.butter(2, SEAL_SPLIT_HZ, "lowpass", fs=rate, output="sos")
+    low = signal.sosfiltfilt(sos, whole, axis=1)
+    bands = [low, whole - low]
+    o = left_ctx.shape[1]
+    # Envelope and context windows per band: long enough to hold a period of the band's
+    # lowest frequencies (a short RMS of a low tone follows its phase, not its level).
+    windows = [(max(8, int(0.008 * rate)), max(8, int(0.010 * rate))),
+               (max(8, int(0.001 * rate)), max(8, int(0.003 * rate)))]
+    # The guard lets go smoothly over the last third of the transition (no gain step).
+    taper = np.zeros(length)
+    k = np.arange(t_len)
+    hold = int(0.66 * t_len)
+    taper[:t_len] = np.where(k < hold, 1.0, np.cos(0.5 * np.pi * (k - hold) / max(1, t_len - hold)) ** 2)
+    out_bands = []
+    for band, (win, ctx_n) in zip(bands, windows):
+        mono = np.sqrt(np.mean(band ** 2, axis=0))
+        env = _moving_rms(mono, win)
+        gain = np.ones(length)
+        for side in ("left", "right"):
+            has_ctx = (start > 0) if side == "left" else (stop < n)
+            if not has_ctx:
+                continue
+            if side == "left":
+                ctx_seg = mono[max(0, o - ctx_n):o]
+                f_env = env[o:o + length]
+            else:
+                ctx_seg = mono[o + length:o + length + ctx_n]
+                f_env = env[o:o + length][::-1]
+            if ctx_seg.size == 0:
+                continue
+            ctx_level = float(np.sqrt(np.mean(ctx_seg ** 2)))
+            inner = f_env[t_len:min(length, 3 * t_len)]
+            inner_level = float(np.sqrt(np.mean(inner ** 2))) if inner.size else ctx_level
+            g = _guard_gain(f_env, ctx_level, inner_level, t_len)
+            full = np.ones(length)
+            full[:t_len] = g
+            full = _smooth_min(full, win)
+            full = 1.0 - (1.0 - np.minimum(full, 1.0)) * taper
+            gain = np.minimum(gain, full if side == "left" else full[::-1])
+        out_bands.append(band[:, o:o + length] * gain[None, :])
+    return (out_bands[0] + out_bands[1]).astype(np.float32)
+
+
+def smooth_edges(audio: np.ndarray, start: int, stop: int, fill: np.ndarray, rate: int,
+                 blend_s: float = 0.002) -> np.ndarray:
+    """``fill`` corrected so that it leaves the context with the context's value and slope.
+
+    At each join that touches the context, a short LPC model (order 32, 20 ms) of
+    the context predicts the first two samples past the join. The difference
+    between the fill and that prediction, in value and in slope, is removed by a
+    smooth correction that fades out over ``blend_s`` (a raised cosine, flat at the
+    join). A fill that already continues the context is left as it is; one that
+    starts with a step or a kink loses it. Nothing is faded, so the level cannot dip.
+    """
+    from .ar import extrapolate
+
+    y = np.array(fill, np.float64, copy=True)
+    x = np.asarray(audio, np.float64)
+    n_ch, length = y.shape
+    k = min(int(blend_s * rate), length // 4)
+    if k < 4:
+        return np.asarray(fill, np.float32)
+    ctx = int(0.02 * rate)
+    t = np.arange(k, dtype=np.float64)
+    h = 0.5 + 0.5 * np.cos(np.pi * t / k)  # 1 at the join, 0 after k samples, flat at both ends
+    for ch in range(n_ch):
+        if start > 8:
+            cont = extrapolate(x[ch, max(0, start - ctx):start], 2, 32)
+            dv = y[ch, 0] - cont[0]
+            ds = (y[ch, 1] - y[ch, 0]) - (cont[1] - cont[0])
+            y[ch, :k] -= (dv + ds * t) * h
+        if x.shape[1] - stop > 8:
+            cont = extrapolate(x[ch, stop:stop + ctx][::-1], 2, 32)
+            dv = y[ch, -1] - cont[0]
+            ds = (y[ch, -2] - y[ch, -1]) - (cont[1] - cont[0])
+            y[ch, length - k:] -= ((dv + ds * t) * h)[::-1]
+    return y.astype(np.float32)
