@@ -402,3 +402,11 @@ def test_models_list_import_and_verify(capsys, tmp_path, catalogued_model):
     installed.write_bytes(wrong.read_bytes())
     code, out, err = run_cli(capsys, "models", "verify")
     assert code == 2 and "is damaged" in assert_one_error_line(err, installed)
+
+
+def test_info_reports_a_file_with_no_frames_as_valid(capsys, tmp_path):
+    path = tmp_path / "none.wav"
+    sf.write(str(path), np.zeros((0, 2), np.float32), RATE, subtype="PCM_24")
+    code, out, err = run_cli(capsys, "info", path)
+    assert code == 0 and err == ""
+    assert "duration:    00:00:00.000 (0 frames)" in out and "channels:    2" in out and "peak:        -inf" in out
