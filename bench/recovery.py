@@ -45,7 +45,8 @@ def kill_trials(n: int, max_s: float, root: Path) -> tuple[collections.Counter, 
         journals += t.journals
         if t.outcome not in ("exact", "nothing") or t.tmp_left or t.notes:
             odd.append(t)
-        print(f"trial {seed}: {t.outcome} ({t.journals} journals) {t.detail} {t.notes or ''}", flush=True)
+        print(f"trial {seed}: {t.outcome} ({t.journals} journals, {t.tmp_left} tmp left) {t.detail} {t.notes or ''}",
+              flush=True)
         for p in root.glob(f"*-{seed}"):
             shutil.rmtree(p, ignore_errors=True)
     return counts, odd, journals / max(1, n), time.perf_counter() - t0

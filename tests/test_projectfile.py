@@ -593,14 +593,17 @@ def read_only_dir(tmp_path):
 
 def test_saving_into_a_read_only_folder_gives_the_clean_error(read_only_dir, rich, monkeypatch):
     import errno
-    import tempfile
 
     mnt, mounted = read_only_dir
     if not mounted:
-        def mkstemp(*a, **k):
-            raise OSError(errno.EROFS, "Read-only file system")
+        real_open = os.open
 
-        monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+        def ro_open(p, flags, *a, **k):
+            if str(p).endswith(".tmp"):
+                raise OSError(errno.EROFS, "Read-only file system")
+            return real_open(p, flags, *a, **k)
+
+        monkeypatch.setattr(os, "open", ro_open)
     with pytest.raises(ProjectFileError) as info:
         save_project(rich, mnt / "x.seedwave")
     assert "read-only" in str(info.value) and "\n" not in str(info.value)

@@ -22,7 +22,6 @@ import glob
 import json
 import os
 import struct
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -110,16 +109,20 @@ def save_project(project: Project, path: str | Path, ctx: TaskContext | None = N
     refs = _referenced(project)
     total = sum(sum(b - a for a, b in spans) * blk.channels * 4 for blk, spans in refs.values()) or 1
     sweep_interrupted_saves(folder=folder, name=path.name)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise _save_error(exc, path) from None
+    # The temporary file is recorded before it exists, so a kill at any moment
+    # leaves nothing that the next start cannot find.
+    tmp = str(folder / f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
     marker = _note_save(tmp)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+    except OSError as exc:
+        _unlink(str(marker))
+        raise _save_error(exc, path) from None
     index: dict[str, Any] = {}
     whole: dict[str, tuple[Block, int]] = {}
     pieces: dict[str, list[tuple[int, int, str]]] = {}
     try:
-        # mkstemp makes a private (0600) file; give the project the mode a normal
+        # The file is made private (0600); give the project the mode a normal
         # file would get, or keep the mode of the file it replaces.
         os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "wb") as fh:
