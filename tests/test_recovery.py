@@ -148,6 +148,43 @@ UNDO_NEW_EDIT = textwrap.dedent(
 )
 
 
+# The files the audio lives in are deleted or replaced by the user before the
+# autosave: the journal must not point at them (the autosave copies what it needs).
+FILES_GONE = textwrap.dedent(
+    """
+    import os, signal, sys
+    os.environ["SEEDWAVE_CACHE"] = sys.argv[1]
+    import numpy as np
+    import soundfile as sf
+    from editor.core import edits
+    from editor.core.audio_io import import_audio
+    from editor.core.model import Clip, Project
+    from editor.core.projectfile import load_project, save_project
+    from editor.core.recovery import write_journal
+    from editor.core.sequence import AudioSeq
+    from editor.core.store import default_store
+    from bench._recovery_worker import fingerprint
+    work = sys.argv[2]
+    store = default_store()
+    rng = np.random.default_rng(8)
+    wav = os.path.join(work, "take.wav")
+    sf.write(wav, rng.uniform(-.5, .5, 30000).astype(np.float32), 48000, subtype="PCM_16")
+    x = rng.uniform(-.5, .5, (1, 40000)).astype(np.float32)
+    p = edits.add_track(Project(), "A", (Clip(AudioSeq.from_blocks(store.blocks_from_array(x), 1), 0),))
+    path = os.path.join(work, "song.seedwave")
+    save_project(p, path)
+    p = load_project(path)
+    p = edits.add_track(p, "Take", (Clip(import_audio(wav).sequences[0], 0),))   # read in place (alias)
+    os.unlink(path)                                                               # the project file is deleted
+    os.unlink(wav)
+    sf.write(wav, rng.uniform(-.5, .5, 30000).astype(np.float32), 48000, subtype="PCM_16")  # and the take replaced
+    write_journal(store, p, None, modified=True)
+    open(os.path.join(work, "expected"), "w").write(fingerprint(p))
+    os.kill(os.getpid(), signal.SIGKILL)
+    """
+)
+
+
 def _run_crash(tmp_path: Path, script: str) -> tuple[Path, Path]:
     cache, work = tmp_path / "cache", tmp_path / "work"
     work.mkdir()
@@ -172,6 +209,13 @@ def test_undo_and_new_edit_after_a_journal_then_kill_recovers_exactly(tmp_path, 
     project, _ = recovery.recover(item, store)
     assert fingerprint(project) == (work / "expected").read_text()
     assert recovery.find_recoverable(sessions) == []
+
+
+def test_files_deleted_or_replaced_before_the_autosave_do_not_matter(tmp_path, store):
+    sessions, work = _run_crash(tmp_path, FILES_GONE)
+    (item,) = recovery.find_recoverable(sessions)
+    project, _ = recovery.recover(item, store)
+    assert fingerprint(project) == (work / "expected").read_text()
 
 
 def test_missing_audio_is_refused_and_what_is_left_is_kept_as_damaged_tracks(tmp_path, store):
