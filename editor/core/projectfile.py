@@ -54,7 +54,7 @@ EXTENSION = ".seedwave"
 #: A save writes the used ranges of a block rounded out to this many frames.
 COMPACT_ALIGN = SUMMARY_LEVELS[0]
 #: The largest index a project file may have (the model of a huge project is a few MB).
-MAX_INDEX_BYTES = 256 << 20
+MAX_INDEX_BYTES = 64 << 20
 
 
 def _referenced(project: Project) -> dict[str, tuple[Block, list[tuple[int, int]]]]:
