@@ -322,9 +322,9 @@ def test_cancel_mid_job_stops_at_the_next_step_and_leaves_the_project_unchanged(
     qtbot.mouseClick(w.effect_panel.apply_button, Qt.MouseButton.LeftButton)
     job = w.effect_panel.job
     row = w.jobs_panel.row(job)
-    wait_until(qtbot, lambda: job.fraction > 0.03, timeout=10)
-    row.refresh()
-    assert row.eta.text().endswith("left") and row.cancel.isEnabled()
+    # The estimate appears once a second or so of progress has been measured (editor.core.eta).
+    wait_until(qtbot, lambda: (row.refresh(), row.eta.text().endswith("left"))[1], timeout=10)
+    assert row.cancel.isEnabled()
     with qtbot.waitSignal(w.effects.run_finished, timeout=20000):
         steps_at_cancel = SlowFx.steps_after_cancel
         qtbot.mouseClick(row.cancel, Qt.MouseButton.LeftButton)
