@@ -8,10 +8,10 @@ The main thread stands in for a busy GUI thread: every 1/60 s frame it runs
 costs), which is what competes with the feeder and the audio callback.
 
 A second row also drags a reverb parameter of the first track the whole time:
-25 edits a second (the mixer's rate for a dragged control), merged into one undo step by its merge key (as a control
-drag in the mixer will be); each edit reaches the playing renderer, which sets
-the new value on the running reverb (tail kept) and renders again from the
-playhead.
+25 edits a second (the mixer's rate for a dragged control), merged into one
+undo step by their merge key (as a control drag in the mixer will be); each
+edit reaches the playing renderer, which sets the new value on the running
+reverb (its tail carries on).
 
 Counting is :mod:`bench.playback`'s: PortAudio underflow flags plus callbacks
 that found the ring buffer short; the null sink's start-up stall is reported apart.
@@ -164,9 +164,10 @@ def main(argv: list[str] | None = None) -> None:
                "load avg"], rows),
         "",
         f"- The drag made {edits[0]} edits ({1 / EDIT_S:.0f} a second, the rate at which the mixer sends a dragged "
-        f"control's edits); the history gained {steps_added} step for all of them (one merge key). Each edit "
-        "makes the player drop what it rendered ahead beyond its 0.1 s head start and render again with the new "
-        "setting on the running reverb.",
+        f"control's edits); the history gained {steps_added} step for all of them (one merge key). The first "
+        "edit of the drag makes the player drop what it rendered beyond its 0.1 s head start; while the drag "
+        "goes on it renders only 0.1 s beyond that, and each new value is set on the running reverb and heard "
+        "once what is buffered has played, with nothing thrown away.",
         "- CPU % is the whole process per second of wall time (feeder, insert worker threads, callback, main "
         "thread's stand-in work); the machine is shared, so the load average is context.",
         *([f"- Player errors: {'; '.join(errors)}"] if errors else []),

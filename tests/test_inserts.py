@@ -389,3 +389,32 @@ def test_a_parameter_change_while_playing_is_heard_after_the_head_start(store):
         before = r.render(0, n)
     assert np.abs(heard[:, :keep] - before[:, :keep]).max() < 1e-6  # the head start: old setting
     assert np.abs(heard[:, keep:] - before[:, keep:]).max() > 1e-3  # then the new one
+
+
+def test_during_a_drag_later_edits_keep_what_is_buffered(store):
+    """The first edit of a burst drops what was rendered ahead; the next ones (a drag)
+    drop nothing and are heard once the short buffer has played, on the same effect."""
+    p = _project(store, seconds=2.0)
+    tid = p.tracks[0].id
+    step = p.tracks[0].inserts.steps[2]
+    player = Player()
+    player.set_project(p)
+    player._start_ring(0, None, False)
+    try:
+        player._fill(int(Player.AHEAD_SECONDS * RATE))
+        player._playing = True
+        player.set_project(ie.set_insert_params(p, tid, step.id, room_size=0.7))
+        keep = int(Player.KEEP_SECONDS * RATE)
+        assert player._write - player._read == keep
+        player._fill(int(Player.AHEAD_SECONDS * RATE))
+        buffered = player._write - player._read
+        # While the drag goes on the feeder renders only a little beyond the head start.
+        assert keep < buffered <= keep + int(Player.EDIT_AHEAD_SECONDS * RATE) + Player.CHUNK
+        player.set_project(ie.set_insert_params(p, tid, step.id, room_size=0.9))
+        assert player._write - player._read == buffered  # nothing thrown away
+        player._read += buffered - Player.CHUNK  # the device plays most of it
+        player._fill(int(Player.AHEAD_SECONDS * RATE))
+        assert player._renderer._runners[tid].slots[2].proc.board[0].room_size == pytest.approx(0.9)
+    finally:
+        player._playing = False
+        player.stop()

@@ -81,10 +81,12 @@ class Player:
     AHEAD_SECONDS = 0.5
     CHUNK = 2048
     KEEP_SECONDS = 0.1  # rendered audio kept when the project changes (feeder's head start)
-    # While edits keep coming (a control being dragged) each one throws away what was
-    # rendered beyond the head start, so the feeder renders only this much beyond it
-    # until the edits pause: with insert effects, re-rendering half a second on every
-    # edit would cost more than playing.
+    # While edits keep coming (a control being dragged), the feeder renders only this
+    # much beyond the head start, and later edits of the drag throw nothing away: they
+    # are heard once what is buffered has played (at most about this plus the head
+    # start), the effects' state runs on without a jump, and no work is wasted (with
+    # insert effects, re-rendering half a second on every edit would cost more than
+    # playing). The drag ends when no edit came for EDIT_QUIET_SECONDS.
     EDIT_AHEAD_SECONDS = 0.1
     EDIT_QUIET_SECONDS = 0.25
 
@@ -139,8 +141,10 @@ class Player:
             rate_changed = project.sample_rate != self._rate
             self._project = project
             if self._playing and not rate_changed:
-                self._last_edit = time.monotonic()
-                self._discard_ahead()
+                now = time.monotonic()
+                if now - self._last_edit >= self.EDIT_QUIET_SECONDS:
+                    self._discard_ahead()  # the first edit of a burst is heard after the head start
+                self._last_edit = now
         if self._playing and rate_changed:
             pos = self.position
             self.stop()
