@@ -156,8 +156,9 @@ def _fill(torch, x: np.ndarray, rate: int, a: int, b: int, ctx: TaskContext, st:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        if step % 10 == 0:
-            ctx.progress(0.02 + 0.85 * step / st.steps, "Fill (neural): training on the clip")
+        # Every step costs the same, so progress by steps is progress by time: the job's
+        # throughput-based ETA is right after a few steps.
+        ctx.progress(0.02 + 0.85 * (step + 1) / st.steps, f"Fill (neural): training on the clip, step {step + 1}")
     ctx.check()
     with torch.no_grad():
         c0 = max(0, min(n_frames - crop, u0 - (crop - gap_frames) // 2))
@@ -205,7 +206,7 @@ def _phase(torch, spec, mag, u0: int, u1: int, n_fft: int, hop: int, window, ite
     f0, f1 = max(0, u0 - pad), min(spec.shape[2], u1 + pad)
     for i in range(iterations):
         if i % 8 == 0:
-            ctx.check()
+            ctx.progress(0.9 + 0.09 * i / max(1, iterations), "Fill (neural): phase reconstruction")
         local = z[:, :, f0:f1]
         wav = torch.istft(local, n_fft, hop, window=window, center=True, length=(f1 - f0 - 1) * hop)
         re = torch.stft(wav, n_fft, hop, window=window, center=True, return_complex=True)
