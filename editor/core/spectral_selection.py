@@ -210,16 +210,22 @@ class Painted:
         out = np.zeros((k1 - k0, grid.n_bins), bool)
         if not self.cells:
             return out
-        for r, c in self.cells:  # each painted cell is a small box
-            t0 = self.start + r * self.step_s
-            f0 = self.low_hz + c * self.step_hz
-            a, b = grid.frame_range(t0, t0 + self.step_s)
-            a, b = max(a, k0), min(b, k1)
-            if b <= a:
-                continue
-            j0 = max(0, int(math.floor(f0 / grid.bin_hz + 0.5)))
-            j1 = min(grid.n_bins, int(math.ceil((f0 + self.step_hz) / grid.bin_hz - 0.5)) + 1)
-            out[a - k0:b - k0, j0:max(j0 + 1, j1)] = True
+        c = np.asarray(self.cells, int)
+        r0, c0 = c.min(axis=0)
+        dense = np.zeros(tuple(c.max(axis=0) - c.min(axis=0) + 1), bool)
+        dense[c[:, 0] - r0, c[:, 1] - c0] = True
+        # Every STFT cell whose centre lies in a painted cell ...
+        rows = np.floor((grid.times(k0, k1) - self.start) / self.step_s).astype(int) - r0
+        cols = np.floor((grid.freqs() - self.low_hz) / self.step_hz).astype(int) - c0
+        ok_r = (rows >= 0) & (rows < dense.shape[0])
+        ok_c = (cols >= 0) & (cols < dense.shape[1])
+        sub = dense[np.clip(rows, 0, dense.shape[0] - 1)][:, np.clip(cols, 0, dense.shape[1] - 1)]
+        out |= sub & ok_r[:, None] & ok_c[None, :]
+        # ... and, for painted cells smaller than an STFT cell, the STFT cell nearest each painted cell's centre.
+        k = np.rint((self.start + (c[:, 0] + 0.5) * self.step_s) / grid.frame_seconds).astype(int) - k0
+        j = np.rint((self.low_hz + (c[:, 1] + 0.5) * self.step_hz) / grid.bin_hz).astype(int)
+        keep = (k >= 0) & (k < k1 - k0) & (j >= 0) & (j < grid.n_bins)
+        out[k[keep], j[keep]] = True
         return out
 
 
