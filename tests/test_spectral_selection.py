@@ -90,6 +90,11 @@ def test_brush_lasso_and_painted_cells_rasterise_where_drawn():
     sel_t = t[pm.any(axis=1)]
     sel_f = f[pm.any(axis=0)]
     assert sel_t.min() > 0.19 and sel_t.max() < 0.31 and sel_f.min() > 590 and sel_f.max() < 810
+    # A dab on a grid finer than the STFT still selects the cell under it.
+    fine = Painted(1.0, 0.001, 1000.0, 2.0, ((0, 0),))
+    fm = SpectralSelection().add(fine).mask_for(GRID, N)
+    (k,), (j,) = np.nonzero(fm.any(axis=1)), np.nonzero(fm.any(axis=0))
+    assert abs(t[k] - 1.0) <= GRID.frame_seconds and abs(f[j] - 1000.0) <= GRID.bin_hz
 
 
 def test_selection_round_trips_through_json_and_shifts_in_time():
