@@ -800,6 +800,28 @@ def test_close_asks_about_unsaved_changes_and_the_title_marks_them(qtbot, window
     assert len(asked) == 2 and not w.isVisible()
 
 
+def test_close_with_save_closes_when_the_save_has_finished(qtbot, window, tmp_path, monkeypatch):
+    """"Save" in the close prompt saves in the background; the window closes when the
+    document says the save has finished (no waiting loop), and the file holds the edit."""
+    from editor.core.projectfile import load_project
+
+    w = window
+    _show(w, _project(sines((220.0,), 2.0, RATE, amp=0.3), name="Song"))
+    _select(w, RATE // 2, RATE)
+    shortcut(qtbot, w, Qt.Key.Key_L, CTRL)  # Silence
+    edited = mix(w.project)
+    target = tmp_path / "Song.seedwave"
+    monkeypatch.setattr(QMessageBox, "exec", lambda _box: QMessageBox.StandardButton.Save)
+    monkeypatch.setattr("editor.qt.project_files.QFileDialog.getSaveFileName", lambda *a, **k: (str(target), ""))
+    with qtbot.waitSignal(w.document.saved, timeout=20000) as sig:
+        assert not w.close()  # not yet: the save runs as a job
+        assert w.isVisible()
+    assert sig.args[0] == target
+    wait_until(qtbot, lambda: not w.isVisible(), timeout=5)
+    assert not w.document.modified and w.document.path == target
+    np.testing.assert_array_equal(mix(load_project(target)), edited)
+
+
 # -- 10. status bar, snapping to zero crossings ------------------------------------------------------------------
 
 
