@@ -215,8 +215,10 @@ def from_dict(doc: Any, source: str | Path | None = None) -> ChainSpec:
         if not isinstance(params, dict):
             raise bad(f"step {i} ({raw['effect']}): \"params\" must be an object")
         # Infinite values are kept as the text "inf"/"-inf"; the effect's parameter check reads them.
+        if not isinstance(raw.get("bypass", False), bool):
+            raise bad(f"step {i} ({raw['effect']}): \"bypass\" must be true or false")
         try:
-            steps.append(ChainStep.make(raw["effect"], params, bypass=bool(raw.get("bypass", False)),
+            steps.append(ChainStep.make(raw["effect"], params, bypass=raw.get("bypass", False),
                                         wet=raw.get("wet", 1.0)))
         except (TypeError, ValueError) as exc:
             raise bad(f"step {i} ({raw['effect']}): {exc}") from None
