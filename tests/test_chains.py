@@ -80,6 +80,9 @@ def test_newer_version_and_foreign_files_are_refused_in_one_line(tmp_path):
     for text, words in [("{not json", "not a readable chain file"),
                         ('{"steps": []}', "not a Seedwave chain file"),
                         ('{"seedwave_chain": 1, "steps": [{"params": {}}]}', "step 1"),
+                        ('{"seedwave_chain": 1, "steps": [{"effect": "denoise", "bypass": "no"}]}',
+                         '"bypass" must be true or false'),
+                        ('{"seedwave_chain": 1, "steps": [{"effect": "denoise", "wet": 2}]}', "wet must be between"),
                         ('{"seedwave_chain": 1, "steps": [], "output": {"format": "xyz"}}', "output format")]:
         p = tmp_path / "bad.swchain"
         p.write_text(text)
