@@ -205,6 +205,59 @@ def run_model(model: str):
     return run
 
 
+def run_old_default(mix: np.ndarray) -> dict[str, np.ndarray]:
+    """The default before the learned splitter: Spleeter vocals, then the HPSS/low-band DSP split."""
+    from seedwave_plugins.stems.dsp_split import split_accompaniment
+    from seedwave_plugins.stems.spleeter import SpleeterModel
+
+    global _SPLEETER
+    if _SPLEETER is None:
+        _SPLEETER = SpleeterModel("cpu")
+    out: dict[str, list[np.ndarray]] = {k: [] for k in STEMS}
+    step = 60 * RATE
+    for a in range(0, mix.shape[1], step):
+        x = mix[:, a:a + step]
+        v = _SPLEETER.vocals(x)
+        parts = split_accompaniment(x - v, RATE)
+        out["vocals"].append(v)
+        for k in ("drums", "bass", "other"):
+            out[k].append(parts[k])
+    return {k: np.concatenate(v, axis=1) for k, v in out.items()}
+
+
+_SPLEETER = None
+
+
+def run_splitter_only(mix: np.ndarray) -> dict[str, np.ndarray]:
+    """Seedwave's learned splitter alone, all four stems (no Spleeter)."""
+    from seedwave_plugins.stems.splitter import separate
+
+    return separate(mix)
+
+
+def held_out_songs(seconds: float, count: int) -> list[tuple[str, dict[str, np.ndarray]]]:
+    """Songs from the training generator (training/corpus.py) with seeds and soundfonts the splitter
+    never saw: ``in-domain dev`` (FluidR3 / Csound GM, seeds 1000+) and ``held-out soundfonts``
+    (TimGM6mb / MuseScore General, seeds 2000+)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from training.corpus import HELD_OUT_SOUNDFONTS, TRAIN_SOUNDFONTS, make_songs
+    from training.corpus import STEMS as C_STEMS
+
+    out = []
+    for label, base, fonts in (("in-domain dev", 1000, TRAIN_SOUNDFONTS), ("held-out soundfonts", 2000,
+                                                                          HELD_OUT_SOUNDFONTS)):
+        for i, sfont in enumerate(fonts):
+            seeds = [base + 100 + 2 * k + i for k in range(max(1, count // len(fonts)))]
+            for song in make_songs(seeds, seconds, sfont):
+                song = {k: song[k] for k in C_STEMS}
+                peak = float(np.abs(sum(song.values())).max())
+                if peak > 0.95:
+                    song = {k: (v * 0.95 / peak).astype(np.float32) for k, v in song.items()}
+                song["mix"] = sum(song[k] for k in STEMS).astype(np.float32)
+                out.append((label, song))
+    return out
+
+
 def _installed(model: str) -> bool:
     from seedwave_plugins.stems import model_status
 
@@ -283,6 +336,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="two short songs, no long files, no docs")
     ap.add_argument("--songs", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--held-out", action=argparse.BooleanOptionalAction, default=True,
+                    help="also score on songs from the training generator (unseen seeds and soundfonts)")
+    ap.add_argument("--song-minutes", type=float, default=3.5,
+                    help="time the default on one stereo song this long (0 = skip)")
     ap.add_argument("--long", type=float, nargs="*", default=[2.0, 15.0],
                     help="minutes of audio for the memory test (--long 60 measures an hour, ~30 min of CPU)")
     args = ap.parse_args(argv)
@@ -294,8 +351,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"making {args.songs} songs of {args.seconds:g} s ...", flush=True)
     songs = [make_song(seed, args.seconds, wd) for seed in range(args.songs)]
 
+    from seedwave_plugins.stems.splitter import available as splitter_available
+
     systems = [("mixture (no separation)", run_mixture), ("DSP only (REPET-SIM + HPSS)", run_dsp_only),
-               ("Spleeter + DSP split (default)", run_model("spleeter"))]
+               ("Spleeter + DSP split (old default)", run_old_default)]
+    if splitter_available():
+        systems += [("Seedwave splitter alone (4 stems)", run_splitter_only),
+                    ("Spleeter vocals + Seedwave splitter (default)", run_model("spleeter"))]
     unavailable = []
     for m in ("htdemucs", "htdemucs_ft", "htdemucs_6s"):
         if _installed(m):
@@ -306,6 +368,9 @@ def main(argv: list[str] | None = None) -> int:
 
     rows_sdr, rows_si, rows_rtf = [], [], []
     audio_seconds = sum(s["mix"].shape[1] for s in songs) / RATE
+    extra_sets = held_out_songs(args.seconds, 2 if args.quick else 4) if args.held_out else []
+    set_names = list(dict.fromkeys(label for label, _ in extra_sets))
+    rows_sets: dict[str, list] = {label: [] for label in set_names}
     for name, fn in systems:
         per: dict[str, list[float]] = {k: [] for k in STEMS}
         per_si: dict[str, list[float]] = {k: [] for k in STEMS}
@@ -323,6 +388,18 @@ def main(argv: list[str] | None = None) -> int:
         rows_si.append([name, *[mean_si[k] for k in STEMS], float(np.mean(list(mean_si.values())))])
         if fn is not run_mixture:
             rows_rtf.append([name, "CPU", secs / audio_seconds])
+        for label in set_names:
+            per_set: dict[str, list[float]] = {k: [] for k in STEMS}
+            for lab, s in extra_sets:
+                if lab != label:
+                    continue
+                est = fn(s["mix"])
+                for k in STEMS:
+                    if np.sum(s[k] ** 2) > 1e-6:
+                        per_set[k].append(sdr(est[k], s[k]))
+            m = {k: float(np.mean(v)) for k, v in per_set.items()}
+            rows_sets[label].append([name, *[m[k] for k in STEMS], float(np.mean(list(m.values())))])
+            print(f"  {label}: {rows_sets[label][-1]}", flush=True)
 
     # Cached second run, and live-preview remix speed.
     from seedwave_plugins.stems import StemMix, remix, separate
@@ -337,6 +414,21 @@ def main(argv: list[str] | None = None) -> int:
     for i in range(reps):
         remix(stems, settings, i * 100, i * 100 + 5 * RATE)
     remix_ms = (time.perf_counter() - t) / reps * 1000
+
+    song_rows = []
+    if args.song_minutes > 0:
+        loop = np.concatenate([s["mix"] for s in songs], axis=1)
+        n = int(args.song_minutes * 60 * RATE)
+        long_song = np.tile(loop, (1, int(np.ceil(n / loop.shape[1]))))[:, :n].copy()
+        timed = [("Spleeter + DSP split (old default)", run_old_default)]
+        if splitter_available():
+            timed += [("Seedwave splitter alone (4 stems)", run_splitter_only),
+                      ("Spleeter vocals + Seedwave splitter (default)", run_model("spleeter"))]
+        for name, fn in timed:
+            t = time.perf_counter()
+            fn(long_song)
+            song_rows.append([name, time.perf_counter() - t])
+            print(f"{args.song_minutes:g} min song, {name}: {song_rows[-1][1]:.1f} s", flush=True)
 
     mem_rows = []
     for minutes in args.long:
@@ -365,6 +457,13 @@ def main(argv: list[str] | None = None) -> int:
         "",
         table(head, rows_sdr),
         "",
+        *[line for label in set_names for line in (
+            f"**SDR (dB), {label}** ({sum(1 for lab, _ in extra_sets if lab == label)} songs of "
+            f"{args.seconds:g} s from the training generator, training/corpus.py: "
+            + ("FluidR3 GM and the Csound GM bank, the training soundfonts, with seeds never trained on"
+               if label == "in-domain dev" else
+               "TimGM6mb and MuseScore General, soundfonts the splitter never heard")
+            + "; espeak-ng voices in many languages as vocals)", "", table(head, rows_sets[label]), "")],
         "**SI-SDR (dB)**",
         "",
         table(head, rows_si),
@@ -374,6 +473,9 @@ def main(argv: list[str] | None = None) -> int:
         "",
         table(["system", "device", "RTF"], rows_rtf),
         "",
+        *([f"**A {args.song_minutes:g}-minute stereo song** (the dev songs looped; cache off, model loaded; "
+           "seconds on this CPU, shared with other jobs)", "",
+           table(["system", "seconds"], song_rows), ""] if song_rows else []),
         f"GPU timings: not available this session (no GPU). Separating a {args.seconds:g} s song again takes "
         f"{cached * 1000:.0f} ms (every window from the stem cache, no model run). Remixing 5 s of 4 stereo "
         f"stems for preview takes {remix_ms:.1f} ms.",
