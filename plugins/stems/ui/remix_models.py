@@ -60,7 +60,7 @@ class ModelChooser(QWidget):
             self.combo.setItemData(self.combo.count() - 1, f"{m.description}\n\n{m.licence}",
                                    Qt.ItemDataRole.ToolTipRole)
         self.combo.setCurrentIndex(max(0, self.combo.findData(saved)))
-        self.update_note()
+        # The note (which checks the model files) is made when the panel is shown, not at start-up.
 
     def name(self) -> str:
         return str(self.combo.currentData() or DEFAULT_MODEL)
