@@ -203,3 +203,31 @@ def test_the_host_api_adds_menu_items_context_items_and_carries_a_frequency_band
     assert sel.time().length == 1900 and changes[-1] == sel
     host.selection.set_band(None, None)
     assert not host.selection.current().has_band
+
+
+@pytest.mark.gui
+def test_a_plugin_whose_only_fault_is_its_panel_is_listed(tmp_path, monkeypatch, qtbot):
+    site = tmp_path / "site"
+    site.mkdir()
+    _install(site, "sw_test_badpanel", {"__init__.py": "", "ui.py": "def Panel(host):\n    raise RuntimeError('no')\n",
+                                        "plugin.toml": """
+        [plugin]
+        name = "badpanel"
+        title = "Bad panel"
+        [[contributes.panels]]
+        id = "badpanel.panel"
+        title = "Bad"
+        python_name = "sw_test_badpanel.ui:Panel"
+        """}, "sw_test_badpanel:plugin.toml")
+    monkeypatch.syspath_prepend(str(site))
+    from .gui_helpers import close_window, make_window
+
+    found = discover()
+    w = make_window(qtbot, effects=Registry(found), found=found)
+    try:
+        assert w.host.ui.panel("badpanel.panel") is None
+        assert "badpanel" in w.effect_panel.plugin_errors.text()
+        assert "RuntimeError: no" in w.effect_panel.plugin_errors.toolTip()
+        assert "failed to load" in w.statusBar().currentMessage()
+    finally:
+        close_window(w)

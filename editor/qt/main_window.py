@@ -159,6 +159,9 @@ class MainWindow(ProjectFiles, EditCommands, Transport, QMainWindow):
         self._install_parts()
         self.plugin_ui = PluginUi(self, self.host, self.host.plugins)
         self.plugin_ui.install()
+        if self.registry.errors:  # a plugin whose panel or command failed: the effects list says so
+            self.effect_panel.populate()
+            self.show_message(f"{len(self.registry.errors)} plugin(s) failed to load; see Help > Plugins")
         self._update_actions()
         self._update_status()
         self.setWindowTitle(self.document.title())

@@ -534,9 +534,6 @@ def install(window) -> None:  # noqa: ANN001 - MainWindow
             a.triggered.connect(lambda _c=False, i=cls.id: show_effect(window, i))
 
     window.host.ui.add_context_items("timeline", extra)
-    if window.effects.registry.errors:
-        window.show_message(f"{len(window.effects.registry.errors)} effect plugin(s) failed to load; "
-                            "see the Effects panel")
 
 
 def _show_jobs_dock(window, job: Job) -> None:  # noqa: ANN001 - MainWindow
