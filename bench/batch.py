@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     from editor.effects.chainfile import ChainSpec
     from editor.effects.registry import registry
 
+    load0 = os.getloadavg()[0]
     n, seconds = (4, 5.0) if args.quick else (8, 15.0)
     n_short = 12 if args.quick else 40
     root = workdir("batch")
@@ -127,7 +128,8 @@ def main(argv: list[str] | None = None) -> None:
         "cluster is one head node on this machine (its start-up is not counted; connecting is). Every run "
         "includes reading, writing and the report. Denoise already runs its segments on all cores in the serial "
         "run, so on 2 cores the parallel backends gain little there; the classic chain is single-threaded. "
-        "Other work shared the cores while this ran.",
+        f"Other work shared the cores while this ran (load average {load0:.1f} at the start, "
+        f"{os.getloadavg()[0]:.1f} at the end), which caps what parallel backends can gain.",
         "",
         table(["chain", "files", "backend", "audio h / h", "× serial", "wall s"], rows),
         "",
