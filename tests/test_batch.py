@@ -242,3 +242,23 @@ def test_classic_effects_chain_over_files(tmp_path, capsys):
         assert abs(measure(y.T.astype(np.float32), rate)[0] - -16.0) < 0.5
     rep = report(tmp_path / "out")
     assert [p["effect"] for p in rep["items"][0]["provenance"]] == ["highpass", "compressor", "loudness"]
+
+
+def test_as_a_background_job_function_progress_and_cancel_go_through_the_task_context(tmp_path):
+    """The File > Batch dialog's job: ``run_batch_task(runner, ctx)``; cancelling the job's context stops
+    the run, which still returns (and writes) its report."""
+    from editor.core.task import TaskContext
+    from editor.jobs.batch import run_batch_task
+
+    (tmp_path / "in").mkdir()
+    for i in range(3):
+        write(tmp_path / "in" / f"f{i}.wav", sines(seconds=1.0))
+    messages: list[tuple[float, str]] = []
+    ctx = TaskContext(lambda f, m: messages.append((f, m)))
+    runner = BatchRunner(ChainSpec.single("denoise", {"engine": "rnnoise"}), [tmp_path / "in"], tmp_path / "out",
+                         workers=1, on_item=lambda r: ctx.cancel())
+    rep = run_batch_task(runner, ctx)
+    assert rep.cancelled and [r.status for r in rep.items] == ["done", "cancelled", "cancelled"]
+    assert rep.report_path is not None and rep.report_path.exists()
+    assert any(m.startswith("1/3 files") for _f, m in messages)
+    assert all(0.0 <= f <= 1.0 for f, _m in messages)

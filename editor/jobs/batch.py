@@ -80,6 +80,27 @@ class BatchProgress:
         s = self.speed
         return None if s is None else self.audio_seconds_left / s
 
+    @property
+    def fraction(self) -> float:
+        """Overall progress in [0, 1], counting the running files' own progress."""
+        if not self.total:
+            return 1.0
+        return min(1.0, (self.finished + sum(self.running.values())) / self.total)
+
+    def text(self) -> str:
+        """``12/40 files, 1 failed · 6.2 audio h/h · ETA 0:03:10``."""
+        text = f"{self.finished}/{self.total} files"
+        if self.failed:
+            text += f", {self.failed} failed"
+        if self.skipped:
+            text += f", {self.skipped} skipped"
+        speed = self.speed
+        text += f" · {speed:.1f} audio h/h" if speed else " · measuring speed"
+        eta = self.eta
+        if eta is not None and self.finished < self.total:
+            text += f" · ETA {_clock(eta)}"
+        return text
+
 
 @dataclass
 class BatchReport:
@@ -137,6 +158,32 @@ class BatchReport:
             "counts": {s: self.count(s) for s in ("done", "failed", "skipped", "cancelled")},
             "items": [r.to_dict() for r in self.items],
         }
+
+
+def run_batch_task(runner: BatchRunner, ctx: TaskContext) -> BatchReport:
+    """Run ``runner`` as a background job's function: its progress goes to ``ctx``
+    (fraction and :meth:`BatchProgress.text`) and cancelling ``ctx`` cancels the
+    run, which still ends with its report (done files kept, the rest "cancelled")::
+
+        job = Job("Batch", lambda ctx: run_batch_task(runner, ctx))
+    """
+    from ..core.errors import Cancelled
+
+    user = runner.on_progress
+
+    def forward(p: BatchProgress) -> None:
+        if user is not None:
+            user(p)
+        try:
+            ctx.progress(p.fraction, p.text())
+        except Cancelled:
+            runner.cancel()
+
+    runner.on_progress = forward
+    try:
+        return runner.run()
+    finally:
+        runner.on_progress = user
 
 
 def _clock(s: float) -> str:

@@ -142,25 +142,8 @@ class ProgressBar:
         self._shown = False
 
     def line(self, p: BatchProgress) -> str:
-        from .batch import _clock
-
-        frac = p.finished / p.total if p.total else 1.0
-        running = sum(p.running.values())
-        if p.total:
-            frac = min(1.0, (p.finished + running) / p.total)
-        fill = int(round(frac * self.width))
-        bar = "#" * fill + "." * (self.width - fill)
-        text = f"[{bar}] {p.finished}/{p.total} files"
-        if p.failed:
-            text += f", {p.failed} failed"
-        if p.skipped:
-            text += f", {p.skipped} skipped"
-        speed = p.speed
-        text += f" · {speed:.1f} audio h/h" if speed else " · measuring speed"
-        eta = p.eta
-        if eta is not None and p.finished < p.total:
-            text += f" · ETA {_clock(eta)}"
-        return text
+        fill = int(round(p.fraction * self.width))
+        return f"[{'#' * fill}{'.' * (self.width - fill)}] {p.text()}"
 
     def __call__(self, p: BatchProgress) -> None:
         import time
