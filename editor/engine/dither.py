@@ -23,6 +23,7 @@ class Quantizer:
     16-bit output is returned as ``int16``; 24- and 32-bit output as ``int32``
     holding the value in its top bits (libsndfile keeps the top 24 bits for
     PCM_24). Samples beyond full scale are clipped; :attr:`clipped` counts them.
+    The 24-bit result array is reused by the next call: write it out first.
     """
 
     def __init__(self, bits: int, dither: bool = True, seed: int | None = None) -> None:
@@ -38,15 +39,23 @@ class Quantizer:
         # fractional dither; 24-bit values are split into an integer part and a
         # fraction (both exact in float32, see _quantise_24); 32-bit needs float64.
         self._work = np.float64 if bits == 32 else np.float32
+        self._bufs: dict[str, np.ndarray] = {}  # work arrays reused from chunk to chunk
+
+    def _buf(self, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:  # noqa: ANN001
+        """A reused work array (fresh memory costs page faults on every chunk)."""
+        b = self._bufs.get(name)
+        if b is None or b.shape != shape or b.dtype != dtype:
+            b = self._bufs[name] = np.empty(shape, dtype)
+        return b
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Quantise ``x`` (interleaved frames × channels, or any float array)."""
-        s = np.multiply(x, self._work(self.scale), dtype=self._work)
+        s = np.multiply(x, self._work(self.scale), dtype=self._work, out=self._buf("s", x.shape, self._work))
         if self.bits == 24:
             return self._quantise_24(s)
         if self.dither and not _on_grid(s):
             d = self._tpdf(s.shape)
-            d *= s != 0.0  # digital silence stays silent (no dither hiss in gaps)
+            d *= np.not_equal(s, 0.0, out=self._buf("mask", s.shape, np.bool_))  # silence stays silent
             s += d
             self.dithered_chunks += 1
         np.rint(s, out=s)
@@ -57,10 +66,7 @@ class Quantizer:
             np.clip(s, lo, hi, out=s)
         if self.bits == 16:
             return s.astype(np.int16)
-        q = s.astype(np.int32)
-        if self.bits == 24:
-            q <<= 8
-        return q
+        return s.astype(np.int32)
 
     def _quantise_24(self, s: np.ndarray) -> np.ndarray:
         """24-bit quantisation in float32: ``floor(s) + rint(frac + dither)``.
@@ -73,13 +79,13 @@ class Quantizer:
         if not self.dither:
             whole, frac = np.rint(s), None  # exact in float32
         else:
-            whole = np.floor(s)
-            frac = np.subtract(s, whole)
+            whole = np.floor(s, out=self._buf("whole", s.shape, s.dtype))
+            frac = np.subtract(s, whole, out=self._buf("frac", s.shape, s.dtype))
         if frac is not None and not frac.any():
             frac = None  # on the grid already: bit-exact, no dither
         elif frac is not None:
             d = self._tpdf(s.shape)
-            d *= s != 0.0
+            d *= np.not_equal(s, 0.0, out=self._buf("mask", s.shape, np.bool_))
             frac += d
             self.dithered_chunks += 1
         if frac is not None:
@@ -90,7 +96,8 @@ class Quantizer:
         if whole.size and (whole.max() > hi or whole.min() < lo):
             self.clipped += int(np.count_nonzero(whole > hi) + np.count_nonzero(whole < lo))
             np.clip(whole, lo, hi, out=whole)
-        q = whole.astype(np.int32)
+        q = self._buf("q", s.shape, np.int32)  # handed to the writer before the next call
+        np.copyto(q, whole, casting="unsafe")
         q <<= 8
         return q
 
@@ -103,8 +110,8 @@ class Quantizer:
         n = int(np.prod(shape))
         words = self._rng.bit_generator.random_raw((n + 1) // 2)
         u = np.asarray(words, np.uint64).view(np.uint16)[: 2 * n]
-        d = u[0::2].astype(self._work)
-        d -= u[1::2]
+        d = self._buf("d", (n,), self._work)
+        np.subtract(u[0::2], u[1::2], out=d, dtype=self._work)
         d *= self._work(1.0 / 65536.0)
         return d.reshape(shape)
 

@@ -275,13 +275,16 @@ def _mix_chunks(project: Project, start: int, stop: int, tracks: list[Track] | N
     if plan.rate != project.sample_rate:
         rs = soxr.ResampleStream(project.sample_rate, plan.rate, plan.channels, dtype="float32", quality="HQ")
     total = max(1, stop - start)
-    for pos, buf in render_chunks(project, start, stop, chunk=CHUNK, tracks=tracks):
+    # Interleaved chunks come from a small pool: fresh memory for every chunk would
+    # cost page faults, and the encoder thread holds at most a few chunks at once.
+    pool = [np.empty((CHUNK, plan.channels), np.float32) for _ in range(_POOL)]
+    for i, (pos, buf) in enumerate(render_chunks(project, start, stop, chunk=CHUNK, tracks=tracks)):
+        x = pool[i % _POOL][: buf.shape[1]]
         if plan.channels == 1:
-            x = np.add(buf[0], buf[1])
+            np.add(buf[0], buf[1], out=x[:, 0])
             x *= np.float32(0.5)
-            x = x[:, None]
         else:
-            x = np.ascontiguousarray(buf.T)
+            np.copyto(x, buf.T)
         if rs is not None:
             x = rs.resample_chunk(x, last=False)
         ctx.progress((pos + buf.shape[1] - start) / total, message)
@@ -291,6 +294,11 @@ def _mix_chunks(project: Project, start: int, stop: int, tracks: list[Track] | N
         x = rs.resample_chunk(np.zeros((0, plan.channels), np.float32), last=True)
         if x.shape[0]:
             yield x
+
+
+#: Chunks in flight between the mixer and the encoder thread: one being mixed, the
+#: queue's two, one being written, and one spare.
+_POOL = 5
 
 
 def _processed(chunks: Iterator[np.ndarray], gain: float, limiter: TruePeakLimiter | None) -> Iterator[np.ndarray]:
@@ -321,7 +329,7 @@ class _Meters:
     def feed(self, x: np.ndarray) -> None:
         self.frames += x.shape[0]
         if x.size:
-            self.peak = max(self.peak, float(np.abs(x).max()))
+            self.peak = max(self.peak, float(x.max()), -float(x.min()))  # no |x| temporary
         if self.lm is not None:
             self.lm.feed(x.T)
         if self.tp is not None:
