@@ -21,8 +21,10 @@ loudness step there, on the whole signal).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -151,6 +153,8 @@ def run_on_ray(runner: BatchRunner, todo: list[BatchItem]) -> None:
         split = chunkable(runner.steps)
         pad_s = max([2.0] + [s.effect.overlap_seconds for s in runner.steps if not s.is_loudness])
 
+        chunked: dict[str, Path] = {}  # input -> its chunk folder, removed once the input is recorded
+
         def submit(it: BatchItem) -> Any:
             if split and runner.chunk_seconds > 0 and it.duration > 1.5 * runner.chunk_seconds:
                 try:
@@ -164,6 +168,7 @@ def run_on_ray(runner: BatchRunner, todo: list[BatchItem]) -> None:
                     parts = [f_chunk.remote(runner.spec_json, str(it.src), i * hop, min(info.frames, (i + 1) * hop),
                                             int(pad_s * info.samplerate), str(folder / f"{i:05d}.npy"), device)
                              for i in range(n)]
+                    chunked[it.key] = folder
                     return f_join.remote(runner.spec_json, str(it.src), str(it.out), *parts)
             return f_file.remote(runner.spec_json, str(it.src), str(it.out), device)
 
@@ -190,6 +195,11 @@ def run_on_ray(runner: BatchRunner, todo: list[BatchItem]) -> None:
                     runner.record_dict(ray.get(ref))
                 except Exception as exc:  # noqa: BLE001 - retries exhausted, or a crash
                     runner.record(ItemResult(str(it.src), str(it.out), "failed", error=_error_text(ray, exc, it)))
+                folder = chunked.pop(it.key, None)
+                if folder is not None:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    with contextlib.suppress(OSError):
+                        folder.parent.rmdir()  # the parts folder, once no other input uses it
             if not ready:
                 runner._emit()
     finally:

@@ -12,7 +12,6 @@ between inputs: one model instance per worker.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import time
@@ -167,15 +166,8 @@ def assemble(spec_json: str, src: str, out: str, parts: list[dict[str, Any]]) ->
                    warnings=warnings, output_size=Path(out).stat().st_size)
     except Exception as exc:  # noqa: BLE001
         res.update(status="failed", error=_failure(exc, src))
-    finally:
-        for p in parts:
-            with contextlib.suppress(OSError, KeyError):
-                Path(p["part"]).unlink()
-        if parts and parts[0].get("part"):
-            folder = Path(parts[0]["part"]).parent
-            with contextlib.suppress(OSError):
-                folder.rmdir()
-                folder.parent.rmdir()  # the parts folder, once no other file uses it
+    # The chunk files stay until the driver has recorded this input (it removes
+    # them then), so a retry of this task after its node died finds them again.
     res["seconds"] = round(time.monotonic() - t0 + sum(p.get("seconds", 0.0) for p in parts), 3)
     return res
 
