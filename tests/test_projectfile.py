@@ -538,15 +538,15 @@ def test_nan_audio_in_a_project_becomes_silence_and_is_reported(tmp_path, store)
     doc = read_index(path)
     off = next(iter(doc["blocks"].values()))["offset"]
     data = bytearray(path.read_bytes())
-    struct.pack_into("<3f", data, off + 400, float("nan"), float("inf"), float("-inf"))
+    struct.pack_into("<4f", data, off + 400, float("nan"), float("inf"), float("-inf"), 3e38)
     path.write_bytes(bytes(data))
     warnings: list[str] = []
     p = load_project(path, warnings)
     mixed = render(p, 0, p.end)
     assert np.isfinite(mixed).all()
     got = p.tracks[0].clips[0].audio.read(0, 5000)
-    assert (got[0, 100:103] == 0).all() and got[0, 99] == x[0, 99] and got[0, 103] == x[0, 103]
-    assert warnings == [f"{path}: replaced 3 NaN/infinite samples with silence"]
+    assert (got[0, 100:104] == 0).all() and got[0, 99] == x[0, 99] and got[0, 104] == x[0, 104]
+    assert warnings == [f"{path}: replaced 4 NaN/infinite or out-of-range samples with silence"]
     assert np.isfinite(p.tracks[0].clips[0].audio.peak())
 
 

@@ -22,7 +22,7 @@ from .limits import max_project_frames, max_project_seconds
 MAX_CHANNELS = 64
 MAX_RATE = 1_536_000
 MAX_NAME = 4096
-MAX_GAIN_DB = 200.0  # far beyond any real setting, and still a finite float32 gain
+MAX_GAIN_DB = 100.0  # far beyond any real setting; gains and samples together stay finite in float32
 MAX_ITEMS = 1_000_000
 HUGE = 1 << 256  # whole numbers beyond this are not even compared with the limits
 

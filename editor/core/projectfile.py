@@ -53,6 +53,8 @@ HEADER_SIZE = 64
 EXTENSION = ".seedwave"
 #: A save writes the used ranges of a block rounded out to this many frames.
 COMPACT_ALIGN = SUMMARY_LEVELS[0]
+#: Samples beyond this (+120 dBFS) are not audio but damage; treated like NaN.
+MAX_SAMPLE = 1e6
 #: The largest index a project file may have (the model of a huge project is a few MB).
 MAX_INDEX_BYTES = 64 << 20
 
@@ -461,11 +463,13 @@ def load_project(path: str | Path, warnings: list[str] | None = None, ctx: TaskC
         backing = F32Backing(mapped, off, ch, frames)
         summaries: tuple[SummaryLevel, ...] | None = tuple(levels) or None
         data = backing.read(0, frames)
-        if not np.isfinite(data).all():
+        # NaN, infinite, or far beyond any audio (a gain would make it infinite): max and min
+        # propagate NaN, so two reductions check it all.
+        if not (float(data.min()) >= -MAX_SAMPLE and float(data.max()) <= MAX_SAMPLE):
             # Like NaN on import: silence in its place, and say so.
-            bad = int(np.count_nonzero(~np.isfinite(data)))
-            nonfinite[0] += bad
-            clean = np.nan_to_num(data, nan=0.0, posinf=0.0, neginf=0.0)
+            bad_mask = ~(np.abs(data) <= MAX_SAMPLE)
+            nonfinite[0] += int(np.count_nonzero(bad_mask))
+            clean = np.where(bad_mask, np.float32(0.0), data).astype(np.float32)
             w = default_store().writer(ch)
             w.write_block(clean)  # one block of the same shape
             blk = w.finish()[0]
@@ -488,5 +492,6 @@ def load_project(path: str | Path, warnings: list[str] | None = None, ctx: TaskC
     except (KeyError, TypeError, ValueError, IndexError, OverflowError, RecursionError) as exc:
         raise ProjectFileError(f"is damaged ({str(exc)[:120]})", path) from None
     if nonfinite[0] and warnings is not None:
-        warnings.append(f"{path}: replaced {nonfinite[0]} NaN/infinite samples with silence")
+        warnings.append(f"{path}: replaced {nonfinite[0]} NaN/infinite or out-of-range samples with silence")
+
     return project
