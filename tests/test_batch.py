@@ -154,6 +154,11 @@ def test_missing_ray_or_bad_arguments_are_one_line(tmp_path, capsys):
     chain = save_chain(ChainSpec.single("denoise"), tmp_path / "x.swchain")
     assert main(["batch", str(chain), str(tmp_path / "nope"), "--out", str(tmp_path / "o"), "-q"]) == 1
     assert "nope: no such file or folder" in capsys.readouterr().err
+    # An output the writer cannot make is refused once, before any file is read or folder made.
+    assert main(["batch", "denoise", str(tmp_path / "a.wav"), "--out", str(tmp_path / "o2"), "--format", "flac",
+                 "--bits", "float"]) == 2
+    assert "FLAC cannot store 32-bit float samples" in capsys.readouterr().err
+    assert not (tmp_path / "o2").exists()
 
 
 def test_output_over_input_is_refused(tmp_path, capsys):

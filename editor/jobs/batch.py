@@ -160,6 +160,21 @@ class BatchReport:
         }
 
 
+def _check_output(spec: ChainSpec) -> None:
+    """Refuse an output format the writer cannot make (MP3 at 24 bits...) once, before any file."""
+    from ..effects.chainrun import export_settings
+    from ..engine.export import FORMATS, plan_export
+
+    out = spec.output
+    if out.format is None:
+        return
+    settings = export_settings(out, Path("check" + FORMATS[out.format].extensions[0]), out.channels or 2,
+                               "PCM_24", None)
+    if out.bits is not None and FORMATS[out.format].lossy:
+        raise SeedwaveError(f"{FORMATS[out.format].title} has no bit depth; leave the bit depth unset")
+    plan_export(settings, out.sample_rate or 48000)
+
+
 def run_batch_task(runner: BatchRunner, ctx: TaskContext) -> BatchReport:
     """Run ``runner`` as a background job's function: its progress goes to ``ctx``
     (fraction and :meth:`BatchProgress.text`) and cancelling ``ctx`` cancels the
@@ -320,6 +335,7 @@ class BatchRunner:
         self._t0 = 0.0
         if report_format not in ("json", "csv"):
             raise SeedwaveError(f"unknown report format {report_format!r}; use json or csv")
+        _check_output(spec)
 
     # -- control ---------------------------------------------------------------
     def cancel(self) -> None:
