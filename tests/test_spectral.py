@@ -186,6 +186,22 @@ def test_a_harmonic_selection_reaches_the_effect_as_a_parameter():
     assert _sdr(clean, y, 1.2, 2.8) > _sdr(clean, noisy, 1.2, 2.8) + 10
 
 
+def test_gui_path_span_and_params_give_the_same_audio_as_the_whole_track():
+    from seedwave_plugins.spectral import processing_span, selection_params
+
+    track = _music(6.0) * 0.3 + _tone(SR * 6, 3000.0, 3.0, 3.5, 0.2)
+    sel = SpectralSelection.box(3.0, 3.5, 2800.0, 3200.0, edge_s=0.02, edge_hz=50.0)  # in track seconds
+    a, b = processing_span(sel, SR, track.shape[1], "spectral-gain")
+    assert int(2.9 * SR) < a < int(2.96 * SR) and int(3.54 * SR) < b < int(3.6 * SR)
+    eff = registry().get("spectral-gain")
+    part = run_on_array(eff, track[:, a:b], SR, {"gain_db": -120, **selection_params(sel.shifted(-a / SR))}).audio
+    spliced = track.copy()
+    spliced[:, a:b] = part
+    whole = run_on_array(eff, track, SR, {"gain_db": -120, **selection_params(sel)}).audio
+    assert np.max(np.abs(spliced - whole)) < 1e-6
+    assert _band_db(track, 2950, 3050, 3.1, 3.4) - _band_db(spliced, 2950, 3050, 3.1, 3.4) > 40
+
+
 def test_any_effect_inside_the_selection_changes_only_that_band():
     rng = np.random.default_rng(3)
     n = SR * 3

@@ -15,6 +15,7 @@ Qt-free API for the editor (imported lazily; call on a worker thread):
 * ``repair(audio, rate, selection, engine, take, ctx, options)`` -> ``(array, SpectralTake)``
 * ``apply_in_selection(audio, rate, selection, effect_id, params, ctx)`` -> array
 * ``selection_params(selection)`` -> the effect parameters that carry a selection
+* ``processing_span(selection, rate, frames, effect_id)`` -> the frames of a track to hand the effect
 
 The selection itself is :class:`editor.core.spectral_selection.SpectralSelection`.
 See docs/SPECTRAL.md.
@@ -31,11 +32,11 @@ from editor.effects.base import Effect, EffectContext, EffectError, Param
 from .region import SELECTION_PARAMS
 
 __all__ = ["RepairOptions", "SpectralApplyEffect", "SpectralGainEffect", "SpectralRepairEffect", "SpectralTake",
-           "apply_in_selection", "candidates", "repair", "selection_params", "spectral_gain"]
+           "apply_in_selection", "candidates", "processing_span", "repair", "selection_params", "spectral_gain"]
 
 _LAZY = {
     "spectral_gain": "gain", "candidates": "repair", "repair": "repair", "RepairOptions": "repair",
-    "apply_in_selection": "inside", "SpectralTake": "take",
+    "apply_in_selection": "inside", "SpectralTake": "take", "processing_span": "region",
 }
 
 

@@ -77,3 +77,21 @@ def region_mask(sel: SpectralSelection, grid: StftGrid, frames: int) -> tuple[in
         raise EffectError("the selection covers no part of the audio's spectrum")
     nz = np.flatnonzero(np.any(m > 0, axis=1))
     return k0 + int(nz[0]), m[nz[0]:nz[-1] + 1]
+
+
+#: Seconds of audio either side of the selection each effect should be handed (see processing_span).
+CONTEXT_FOR = {"spectral-gain": 0.0, "spectral-apply": 2.0, "spectral-repair": 30.0}
+
+
+def processing_span(selection: SpectralSelection, rate: int, frames: int, effect_id: str) -> tuple[int, int]:
+    """Frames ``[a, b)`` of a track (``frames`` long, ``selection`` in its seconds) to hand ``effect_id``:
+    the selection's overlap-add neighbourhood plus the context the effect uses (2 s for
+    ``spectral-apply``, 30 s for ``spectral-repair``, which searches and trains on it). Splicing the
+    effect's whole output back over ``[a, b)`` changes only the neighbourhood: the rest is bit-exact.
+    ``a`` is a multiple of the STFT hop, so the excerpt's frames are the track's frames."""
+    grid = grid_for(rate)
+    t0, t1, _lo, _hi = selection.bounds()
+    reach = (grid.n_fft // 2 + grid.hop) / rate + CONTEXT_FOR.get(effect_id, 2.0)
+    a = max(0, int((t0 - reach) * rate) // grid.hop * grid.hop)  # on the track's STFT grid: same frames
+    b = min(frames, int(np.ceil((t1 + reach) * rate)) + 1)
+    return a, max(a, b)
