@@ -231,3 +231,20 @@ def test_a_plugin_whose_only_fault_is_its_panel_is_listed(tmp_path, monkeypatch,
         assert "failed to load" in w.statusBar().currentMessage()
     finally:
         close_window(w)
+
+
+def test_model_catalogue_entries_a_plugin_contributes_are_listed_in_about(tmp_path, monkeypatch):
+    from editor.effects import plugins as plugins_mod
+    from editor.effects.plugins import Plugins
+    from editor.qt.dialogs.about import model_rows
+
+    pkg = tmp_path / "sw_test_models.py"
+    pkg.write_text("def catalogue():\n    return [{'id': 'tiny', 'title': 'Tiny net', 'files': ['tiny.onnx'],"
+                   " 'licence': 'CC0'}]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    man = parse_manifest({"plugin": {"name": "m", "title": "Model maker"},
+                          "contributes": {"models": [{"python_name": "sw_test_models:catalogue"}]}})
+    monkeypatch.setattr(plugins_mod, "_plugins", Plugins([man]))
+    rows = model_rows()
+    assert any(r.effect == "Model maker" and r.model == "Tiny net" and r.licence == "CC0" and "tiny.onnx" in r.version
+               for r in rows), rows
