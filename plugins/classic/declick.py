@@ -5,17 +5,20 @@ scipy and noisereduce have no click detector or gap interpolator. The method
 is the classic one (Vaseghi and Rayner; Godsill and Rayner, *Digital Audio
 Restoration*, ch. 5):
 
-1. In blocks of about 80 ms, fit an AR model (order ~32, autocorrelation method).
+1. In blocks of about 80 ms, fit an AR model (order 32, autocorrelation method).
 2. Filter the block forward and backward with the model's prediction-error
    filter. Music and speech are predictable; a click is not, so it shows as a
-   burst in both errors. Their smaller magnitude, compared with a robust
-   (median-based) estimate of the block's error level, marks the click's
-   samples precisely (the forward error smears past a click, the backward error
-   before it; only the click itself is large in both).
-3. Marked samples (widened by a small margin, joined when close) that form runs
-   no longer than ``max_width`` are rebuilt by least-squares AR interpolation:
-   the unknown samples that minimise the prediction error of the model over the
-   run and its context.
+   burst in both errors, near its edges. Where both (their local maxima) stand
+   far above the block's RMS error, a click is marked. The RMS, not a median,
+   is the yardstick on purpose: the glottal pulses of voiced speech are sparse
+   and large in the error too, and they raise the RMS, so they are not taken
+   for clicks.
+3. Each marked run is rebuilt by least-squares AR interpolation (order 64,
+   fitted by the covariance method to the audio on both sides): the samples
+   that minimise the model's prediction error. The stretch starts short and
+   doubles (a click's decay is quieter than its edge and slips past detection)
+   until the repaired audio is as predictable as clean audio there; a stretch
+   across which the level jumps (an attack) or that no width explains is left alone.
 4. Detection runs again on the repaired audio to catch what the first pass's
    model, fitted with the clicks inside, missed.
 
@@ -31,8 +34,13 @@ from scipy.linalg import solve_toeplitz
 from scipy.ndimage import maximum_filter1d
 from scipy.signal import lfilter
 
-ORDER = 32
+ORDER = 32  # detection model
 BLOCK_SECONDS = 0.08
+INTERP_ORDER = 64  # interpolation model (covariance method on CONTEXT * INTERP_ORDER samples each side)
+CONTEXT = 8
+FIRST_WIDTH = 16  # samples: the first stretch tried; it doubles up to the longest click
+ACCEPT = 4.0  # a repaired stretch's prediction error may be this many times the clean level (power)
+CONTINUITY = 4.0  # a level change larger than this across a stretch marks an attack, not a click
 
 
 def ar_coefficients(x: np.ndarray, order: int) -> np.ndarray:
@@ -80,14 +88,15 @@ def _runs(mask: np.ndarray) -> np.ndarray:
 
 
 def detect(x: np.ndarray, sample_rate: int, threshold: float,
-           order: int = ORDER) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean mask of the samples of mono ``x`` that look like clicks, and the
-    robust prediction-error level of the block each sample lies in."""
+           order: int = ORDER) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Boolean mask of the samples of mono ``x`` that look like clicks; the
+    prediction-error level (RMS) of the block each sample lies in; and its
+    click-free level (median based), what a repaired stretch should come down to."""
     n = len(x)
     block = max(4 * order, int(BLOCK_SECONDS * sample_rate))
     mask = np.zeros(n, dtype=bool)
     level = np.full(n, np.inf)
-    blocks = []
+    quiet = np.zeros(n)
     for a in range(0, n, block):
         b = min(n, a + block)
         lo, hi = max(0, a - order), min(n, b + order)
@@ -100,46 +109,14 @@ def detect(x: np.ndarray, sample_rate: int, threshold: float,
         fwd[:order] = 0.0
         bwd[-order:] = 0.0
         # both errors jump at a click's edges, a sample or a few apart: compare their local maxima
-        err = COMBINE(maximum_filter1d(np.abs(fwd), 9), maximum_filter1d(np.abs(bwd), 9))
-        blocks.append((a, b, lo, err, float(np.mean(fwd[order:] ** 2))))
-    # The error level a click must stand out from: the median of the neighbouring
-    # blocks' mean square error. A block's own clicks cannot raise it (median), and
-    # the excitation pulses of voiced speech, which fill whole blocks, do.
-    ms = np.array([blk[4] for blk in blocks])
-    for i, (a, b, lo, err, _ms) in enumerate(blocks):
-        near = ms[max(0, i - NEIGHBOURS): i + NEIGHBOURS + 1]
-        scale = float(np.sqrt(np.median(near))) + 1e-9 if SCALE_MODE == "rms" else error_scale(err)
-        hits = (err > threshold * scale)[a - lo: a - lo + (b - a)]
-        if PERIODIC:
-            hits = drop_periodic(hits, sample_rate)
-        mask[a:b] |= hits
+        err = np.minimum(maximum_filter1d(np.abs(fwd), 9), maximum_filter1d(np.abs(bwd), 9))
+        # A click must stand out from the block's RMS error: the excitation pulses of
+        # voiced speech (sparse, large) raise the RMS and so are not taken for clicks.
+        scale = float(np.sqrt(np.mean(fwd[order:] ** 2))) + 1e-9
+        mask[a:b] |= (err > threshold * scale)[a - lo: a - lo + (b - a)]
         level[a:b] = scale
-    return mask, level
-
-
-def drop_periodic(hits: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Remove detections that repeat at a steady period of 2-20 ms: the glottal
-    pulses of voiced speech or a bowed or buzzy tone, not clicks (which come at
-    random)."""
-    runs = _runs(hits)
-    if len(runs) < 3:
-        return hits
-    starts = runs[:, 0]
-    gaps = np.diff(starts)
-    period = np.median(gaps)
-    if not (sample_rate / 500 <= period <= sample_rate / 50):
-        return hits
-    regular = np.abs(gaps - period) <= 0.15 * period
-    if regular.mean() < 0.5:
-        return hits
-    keep = np.ones(len(runs), dtype=bool)
-    keep[:-1] &= ~regular
-    keep[1:] &= ~regular
-    out = hits.copy()
-    for (start, stop), k in zip(runs, keep):
-        if not k:
-            out[start:stop] = False
-    return out
+        quiet[a:b] = 1.4826 * float(np.median(np.abs(fwd[order:])))
+    return mask, level, quiet
 
 
 def interpolate(x: np.ndarray, start: int, stop: int, order: int = ORDER) -> tuple[np.ndarray, float]:
@@ -167,7 +144,7 @@ def interpolate(x: np.ndarray, start: int, stop: int, order: int = ORDER) -> tup
     return sol, float(np.mean(resid[near] ** 2)) if near.any() else 0.0
 
 
-def repair_run(x: np.ndarray, start: int, stop: int, level: float, max_stop: int,
+def repair_run(x: np.ndarray, start: int, stop: int, level: float, quiet: float, max_stop: int,
                order: int = ORDER) -> tuple[int, np.ndarray] | None:
     """Rebuild a detected click at [start, stop), growing the stretch to the right
     (a click's decay is quieter than its edge and slips past detection) until
@@ -177,7 +154,7 @@ def repair_run(x: np.ndarray, start: int, stop: int, level: float, max_stop: int
     lo, hi = max(0, start - 2 * order), min(len(x), max_stop + 2 * order)
     context_peak = max(np.max(np.abs(x[lo:start]), initial=0.0), np.max(np.abs(x[max_stop:hi]), initial=0.0))
     tries: list[tuple[int, np.ndarray, float]] = []
-    end = stop
+    end = min(stop, start + FIRST_WIDTH)
     while True:
         before = x[max(0, start - 2 * order):start]
         after = x[end:end + 2 * order]
@@ -194,12 +171,13 @@ def repair_run(x: np.ndarray, start: int, stop: int, level: float, max_stop: int
         end = min(max_stop, start + 2 * (end - start))
     if not tries:
         return None
-    best = min(t[2] for t in tries)
-    if best > ACCEPT * level ** 2:
-        return None
-    # the narrowest stretch that explains the disturbance about as well as any wider one
-    end, sol, _ = next(t for t in tries if t[2] <= GROW * best)
-    return end, sol
+    # the narrowest stretch after which the audio is as predictable as clean audio ...
+    for end, sol, mse in tries:
+        if mse <= ACCEPT * quiet ** 2:
+            return end, sol
+    # ... or else the best one, if it explains the disturbance at all
+    end, sol, mse = min(tries, key=lambda t: t[2])
+    return (end, sol) if mse <= ACCEPT * level ** 2 else None
 
 
 def declick(audio: np.ndarray, sample_rate: int, sensitivity: float = 5.0, max_width_ms: float = 3.0,
@@ -214,7 +192,7 @@ def declick(audio: np.ndarray, sample_rate: int, sensitivity: float = 5.0, max_w
     for ch in range(audio.shape[0]):
         x = out[ch].astype(np.float64)
         for p in range(passes):
-            mask, level = detect(x, sample_rate, threshold)
+            mask, level, quiet = detect(x, sample_rate, threshold)
             if not mask.any():
                 break
             # widen and join nearby marks
@@ -222,7 +200,7 @@ def declick(audio: np.ndarray, sample_rate: int, sensitivity: float = 5.0, max_w
             for start, stop in _runs(wide):
                 if stop - start > max_width + 2 * margin:
                     continue  # too long to be a click: an attack or a loud sound, leave it
-                fixed = repair_run(x, int(start), int(stop), float(level[start]),
+                fixed = repair_run(x, int(start), int(stop), float(level[start]), float(quiet[start]),
                                    min(len(x), int(start) + max_width + 2 * margin))
                 if fixed is not None:
                     end, sol = fixed
@@ -249,25 +227,3 @@ def median_declick(audio: np.ndarray, sample_rate: int, width: int = 9, threshol
         out[ch, bad] = med[bad]
     return out
 
-
-SCALE_MODE = "rms"
-ACCEPT = 4.0
-CONTINUITY = 4.0
-COMBINE = np.minimum
-PERIODIC = False
-NEIGHBOURS = 0
-GROW = 1.5
-CONTEXT = 8
-INTERP_ORDER = 64
-
-
-def error_scale(e: np.ndarray) -> float:
-    if SCALE_MODE == "mad":
-        return float(1.4826 * np.median(np.abs(e)) + 1e-9)
-    if SCALE_MODE == "rms":
-        return float(np.sqrt(np.mean(e ** 2)) + 1e-9)
-    if SCALE_MODE.startswith("mix"):
-        k = float(SCALE_MODE[3:])
-        return float(max(1.4826 * np.median(np.abs(e)), k * np.sqrt(np.mean(e ** 2))) + 1e-9)
-    q = np.abs(e)
-    return float(np.sqrt(np.mean(np.minimum(q, np.quantile(q, 0.99)) ** 2)) + 1e-9)

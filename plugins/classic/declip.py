@@ -23,7 +23,6 @@ import numpy as np
 
 WINDOW = 1024
 HOP = 256
-MIN_CLIPPED = 3
 MIN_CLIPPED = 3  # fewer samples at the maximum than this: a natural peak, not clipping
 STEPS = 512  # the sparsity k grows by bins/STEPS each iteration
 

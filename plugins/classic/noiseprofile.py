@@ -2,7 +2,7 @@
 
 The profile is what noisereduce's stationary spectral gate learns from a
 noise-only stretch: the mean and spread (in dB) of every frequency bin. It is
-kept as a short text (``nr1:<rate>:<n_fft>:<base64 float16 data>``, about 3 KB),
+kept as a short text (``nr1:<rate>:<n_fft>:<base64 float16 data>``, about 5 KB),
 so it can live in an effect parameter, a preset, a chain file and a history
 entry like any other value. The editor's "Get noise profile" calls
 :func:`capture_profile` on the selected audio and puts the text into the

@@ -126,7 +126,7 @@ class NoiseReduceEffect(Effect):
               help="how far the noise is lowered"),
         Param("sensitivity", "float", 1.5, 0.0, 6.0, step=0.1, label="Sensitivity",
               help="how far above the noise profile (in its standard deviations) sound counts as signal"),
-        Param("freq_smoothing", "float", 500.0, 0.0, 4000.0, step=10.0, unit="Hz", label="Frequency smoothing",
+        Param("freq_smoothing", "float", 100.0, 0.0, 4000.0, step=10.0, unit="Hz", label="Frequency smoothing",
               help="smooth the gate across frequencies (fewer musical-noise artefacts)"),
         Param("time_smoothing", "float", 50.0, 0.0, 1000.0, step=5.0, unit="ms", label="Time smoothing",
               help="smooth the gate over time"),
