@@ -273,6 +273,7 @@ def test_missing_model_message_names_the_files_and_both_ways_to_get_them(manager
     text = str(err.value)
     assert "Separate stems needs the model 'htdemucs' (84 MB)" in text
     assert "Effects > Models… when online" in text and "Import model file… with 955717e8-8726e21a.th" in text
+    assert text.endswith("(command line: seedwave models import FILE --model htdemucs)")
     parts = [ModelSpec(f"bag part {i}", f"part{i}.th", f"{i:08d}", 10_000_000) for i in range(3)]
     with pytest.raises(ModelMissingError) as err:
         manager.require_all(parts, "Remix stems", model_name="bag")

@@ -72,9 +72,11 @@ class ModelMissingError(SeedwaveError):
         else:
             size = f", {total / 1e6:.0f} MB in all" if total else ""
             what = f"the model {(model_name or spec.name)!r} ({len(specs)} files{size})"
+        name = model_name or spec.name.split(" (")[0]
         super().__init__(
             f"{who} {what}, which is not installed: {how}, "
-            f"or use Effects > Import model file… with {', '.join(s.filename for s in specs)}"
+            f"or use Effects > Import model file… with {', '.join(s.filename for s in specs)} "
+            f"(command line: seedwave models import FILE --model {name})"
         )
         self.spec = spec
         self.specs = specs
