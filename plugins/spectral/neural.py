@@ -1,8 +1,9 @@
 """Neural engine: a network trained on the clip's own spectrogram with time x frequency masks.
 
 No weights are shipped. For each repair a small dilated 1-D convolutional network
-over STFT frames (every bin's log-magnitude an input channel, plus one mask
-channel per bin) learns, from the clip's context (``train_seconds`` each side of
+over STFT frames (the log-magnitude of every bin of the selected band and of a
+margin above and below it — at least as wide as the band — as input channels,
+plus one mask channel per bin) learns, from the clip's context (``train_seconds`` each side of
 the region), to predict masked cells from everything around them: the same
 frames outside the band, and the band before and after. Training masks are the
 selection's own shape moved to random times (so the network learns exactly the
@@ -62,13 +63,15 @@ def _model(torch, bins: int, hidden: int):
 
 
 PREDICT_CONTEXT = 64  # frames of context each side the network sees when predicting
+BAND_MARGIN_BINS = 48  # bins of context above and below the selected band, at least
 
 
 class SpectrogramNet:
     """A trained network and the normalisation it learnt; :meth:`predict` fills a region."""
 
-    def __init__(self, torch, net, mu: float, sd: float, steps: int, final_loss: float, device) -> None:
-        self.torch, self.net, self.mu, self.sd = torch, net, mu, sd
+    def __init__(self, torch, net, mu: float, sd: float, steps: int, final_loss: float, device,
+                 bins: tuple[int, int]) -> None:
+        self.torch, self.net, self.mu, self.sd, self.bins = torch, net, mu, sd, bins
         self.steps, self.final_loss, self.device = steps, final_loss, device
 
     @classmethod
@@ -96,7 +99,15 @@ class SpectrogramNet:
         r0, r1 = avoid[0]  # the region itself
         keep = int(st.train_seconds / grid.frame_seconds)
         ka, kb = max(0, r0 - keep), min(n_all, r1 + keep)
-        spec = np.abs(stft_frames(x, grid, ka, kb))  # (C, K, B)
+        # Only the selected band and a margin either side (at least as wide as the band): the
+        # network's width, and so its cost, follows the selection, not the whole spectrum.
+        rows = np.flatnonzero(shape.any(axis=0))
+        lo_b, hi_b = (int(rows[0]), int(rows[-1]) + 1) if rows.size else (0, shape.shape[1])
+        margin = max(BAND_MARGIN_BINS, hi_b - lo_b)
+        band = (max(0, lo_b - margin), min(shape.shape[1], hi_b + margin))
+        shape = shape[:, band[0]:band[1]]
+        lo_b, hi_b = lo_b - band[0], hi_b - band[0]
+        spec = np.abs(stft_frames(x, grid, ka, kb))[:, :, band[0]:band[1]]  # (C, K, band bins)
         logmag = np.log(spec + 1e-5).astype(np.float32)
         hole = np.zeros(kb - ka, bool)
         for a, b in avoid:
@@ -110,8 +121,6 @@ class SpectrogramNet:
         net = _model(torch, n_bins, st.hidden).to(device)
         opt = torch.optim.AdamW(net.parameters(), lr=st.lr, weight_decay=1e-4)
         rng = np.random.default_rng(st.seed)
-        rows = np.flatnonzero(shape.any(axis=0))
-        lo_b, hi_b = (int(rows[0]), int(rows[-1]) + 1) if rows.size else (0, n_bins)
         shp = shape.T.astype(np.float32)  # bins x frames
         loss_v = 0.0
         ctx.progress(0.1, "Spectral repair (neural): training on the clip")
@@ -151,7 +160,7 @@ class SpectrogramNet:
             if step % 10 == 0:
                 ctx.progress(0.1 + 0.7 * step / st.steps, "Spectral repair (neural): training on the clip")
         net.eval()
-        return cls(torch, net, mu, sd, st.steps, loss_v, device)
+        return cls(torch, net, mu, sd, st.steps, loss_v, device, band)
 
     def predict(self, x: np.ndarray, grid: StftGrid, ka: int, region: np.ndarray) -> np.ndarray:
         """Magnitudes (channels, frames, bins) predicted for ``region`` (frames, bins) on frames ``ka ..``
@@ -160,15 +169,19 @@ class SpectrogramNet:
         pad = PREDICT_CONTEXT
         n_all = grid.n_frames(x.shape[1])
         k0, k1 = max(0, ka - pad), min(n_all, ka + region.shape[0] + pad)
+        b0, b1 = self.bins
         X = stft_frames(x, grid, k0, k1)
         n_own = region.shape[0]
+        full = np.abs(X[:, ka - k0:ka - k0 + n_own]).astype(np.float64)
+        X = X[:, :, b0:b1]
         wide = np.zeros((k1 - k0, region.shape[1]), bool)
         wide[ka - k0:ka - k0 + n_own] = region
-        region = wide
+        region = wide[:, b0:b1]
         logmag = (np.log(np.abs(X) + 1e-5).astype(np.float32) - self.mu) / self.sd
         with torch.no_grad():
             f = torch.from_numpy(logmag).transpose(1, 2).contiguous().to(self.device)
             m = torch.from_numpy(region.T.astype(np.float32)).to(self.device)[None].expand(f.shape[0], -1, -1)
             out = self.net(f, m).transpose(1, 2).cpu().numpy()
         mag = np.maximum(np.exp(out * self.sd + self.mu) - 1e-5, 0.0)
-        return mag[:, ka - k0:ka - k0 + n_own]
+        full[:, :, b0:b1] = mag[:, ka - k0:ka - k0 + n_own]
+        return full
