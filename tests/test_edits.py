@@ -51,7 +51,7 @@ def _fingerprint(project: Project):
         return (s.channels, s.frames, tuple((id(g.block), g.block.is_silent, g.start, g.stop) for g in s.segments))
 
     tracks = tuple(
-        (t.id, t.name, t.colour, t.gain_db, t.pan, t.mute, t.solo, t.height,
+        (t.id, t.name, t.colour, t.gain_db, t.pan, t.mute, t.solo,
          tuple((c.id, c.position, c.offset, c.length, c.gain_db, c.fade_in, c.fade_out, c.fade_in_shape,
                 c.fade_out_shape, c.name, seq(c.audio)) for c in t.clips))
         for t in project.tracks
@@ -566,9 +566,9 @@ def test_track_edits(project):
     assert out.track(tb).name == "Bass"
     with pytest.raises(EditError):
         edits.rename_track(out, tb, "   ")
-    out = edits.set_track(out, tb, pan=-7, gain_db=-3.0, mute=True, solo=True, colour="#123456", height=80)
+    out = edits.set_track(out, tb, pan=-7, gain_db=-3.0, mute=True, solo=True, colour="#123456")
     t = out.track(tb)
-    assert (t.pan, t.gain_db, t.mute, t.solo, t.colour, t.height) == (-1.0, -3.0, True, True, "#123456", 80)
+    assert (t.pan, t.gain_db, t.mute, t.solo, t.colour) == (-1.0, -3.0, True, True, "#123456")
     out = edits.remove_track(out, ta)
     assert ta not in [t.id for t in out.tracks]
     with pytest.raises(KeyError):

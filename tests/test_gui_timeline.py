@@ -395,7 +395,7 @@ def test_track_reorder_by_header_drag(qtbot, window):
     assert w.document.history.entry.label == "Move track"
     undo(qtbot, w)
     assert w.project is p0
-    assert tv.headers[p0.tracks[1].id].geometry().top() == p0.tracks[0].height
+    assert tv.headers[p0.tracks[1].id].geometry().top() == tv.lanes.height_of(p0.tracks[0].id)
 
 
 def test_track_resize_by_dragging_bottom_edge(qtbot, window):
@@ -410,19 +410,19 @@ def test_track_resize_by_dragging_bottom_edge(qtbot, window):
     assert lanes.cursor().shape() == Qt.CursorShape.SizeVerCursor
     n0 = steps(w)
     drag(qtbot, lanes, edge, QPoint(300, edge.y() + 40), steps=8)
-    assert steps(w) == n0 + 1
-    assert w.project.track(t0.id).height == t0.height + 40
-    assert tv.headers[p0.tracks[1].id].geometry().top() == t0.height + 40  # the next track moved down
+    assert steps(w) == n0  # heights are view state: no undo step, the project is unchanged
+    assert w.project is p0
+    assert lanes.height_of(t0.id) == h + 40
+    assert tv.headers[p0.tracks[1].id].geometry().top() == top + h + 40  # the next track moved down
     # The header's bottom edge does the same.
     header = tv.headers[t0.id]
     hb = QPoint(60, header.height() - 2)
     qtbot.mousePress(header, L, NONE, hb)
     move(header, QPoint(60, hb.y() - 60))
     qtbot.mouseRelease(header, L, NONE, QPoint(60, hb.y() - 60))
-    assert w.project.track(t0.id).height == t0.height - 20
-    undo(qtbot, w)
-    undo(qtbot, w)
-    assert w.project is p0
+    assert lanes.height_of(t0.id) == h - 20
+    assert steps(w) == n0 and w.project is p0
+    assert not w.document.modified
 
 
 def test_track_rename_and_recolour(qtbot, window, monkeypatch):

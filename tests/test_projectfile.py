@@ -50,7 +50,7 @@ def _model(project: Project):
 
     return (
         project.sample_rate, project.name, project.master_gain_db, project.markers,
-        tuple((t.id, t.name, t.colour, t.gain_db, t.pan, t.mute, t.solo, t.height,
+        tuple((t.id, t.name, t.colour, t.gain_db, t.pan, t.mute, t.solo,
                tuple((c.id, c.name, c.position, c.offset, c.length, c.gain_db, c.fade_in, c.fade_out,
                       c.fade_in_shape, c.fade_out_shape, seq(c.audio)) for c in t.clips))
               for t in project.tracks),
@@ -86,7 +86,7 @@ def rich(sources, store):
                                                           fade_in=1000, fade_out=3000,
                                                           fade_in_shape=FadeShape.LINEAR,
                                                           fade_out_shape=FadeShape.S_CURVE)),
-              gain_db=-3.0, pan=0.25, colour="#e0823d", height=90),
+              gain_db=-3.0, pan=0.25, colour="#e0823d"),
         Track("Three", tuple(Clip(s, 20_000 * i) for i, s in enumerate(three)), mute=True),
         Track("Gen", (Clip(gen, 1234),), solo=True, pan=-1.0),
     ))

@@ -547,7 +547,7 @@ def remove_track(project: Project, track_id: str) -> Project:
 
 
 def set_track(project: Project, track_id: str, **changes) -> Project:
-    """Change track properties: name, colour, gain_db, pan, mute, solo, height."""
+    """Change track properties: name, colour, gain_db, pan, mute, solo (heights are view state)."""
     if "pan" in changes:
         changes["pan"] = float(min(1.0, max(-1.0, changes["pan"])))
     return project.replace_track(replace(project.track(track_id), **changes))

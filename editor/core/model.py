@@ -112,7 +112,6 @@ class Track:
     pan: float = 0.0  # -1 (left) .. +1 (right), constant-power law
     mute: bool = False
     solo: bool = False
-    height: int = 120  # view height in pixels; stored so layouts survive save/load
     id: str = field(default_factory=new_id)
     inserts: Chain = Chain()  # effects heard live, before the fader and pan
 

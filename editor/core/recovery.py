@@ -585,7 +585,7 @@ def damaged_project(project: Project, missing: set[int]) -> tuple[Project, list[
         tracks.append(t.with_(clips=tuple(intact)))
         if pieces or len(intact) < len(t.clips):
             tracks.append(Track(f"{t.name} (damaged)", tuple(pieces), colour=t.colour, gain_db=t.gain_db,
-                                pan=t.pan, mute=t.mute, solo=t.solo, height=t.height))
+                                pan=t.pan, mute=t.mute, solo=t.solo))
     return project.with_(tracks=tuple(tracks)), lost
 
 

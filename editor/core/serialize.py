@@ -58,7 +58,6 @@ def project_to_dict(project: Project, on_block: Callable[[Block], None]) -> dict
                 "pan": t.pan,
                 "mute": t.mute,
                 "solo": t.solo,
-                "height": t.height,
                 "inserts": t.inserts.to_data(),
                 "clips": [
                     {
@@ -114,7 +113,6 @@ def project_from_dict(d: dict[str, Any], resolve: BlockResolver) -> Project:
                 pan=float(t.get("pan", 0.0)),
                 mute=bool(t.get("mute", False)),
                 solo=bool(t.get("solo", False)),
-                height=int(t.get("height", 120)),
                 id=t["id"],
                 inserts=_chain(t.get("inserts"), f"track {t.get('name', '')!r}"),
             )

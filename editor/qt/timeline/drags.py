@@ -69,6 +69,9 @@ class Drag:
         """A short text shown by the mouse while dragging (a time, a gain)."""
         return ""
 
+    def cancel(self) -> None:
+        """Escape: undo whatever the drag changed in the view (most change nothing)."""
+
     def _seconds(self, frames: int) -> str:
         return f"{frames / self.lanes.state.rate:.3f} s"
 
@@ -218,7 +221,7 @@ class ResizeTrack(Drag):
     def __init__(self, lanes: Lanes, pos: QPointF, track_id: str) -> None:
         super().__init__(lanes, pos)
         self.track_id = track_id
-        self.start = self.base.track(track_id).height
+        self.start = lanes.height_of(track_id)
         self.value = self.start
 
     def update(self, pos: QPointF, mods: Mods) -> None:
@@ -226,12 +229,14 @@ class ResizeTrack(Drag):
             return
         h = self.start + int(round(pos.y() - self.press.y()))
         self.value = max(MIN_TRACK_HEIGHT, min(MAX_TRACK_HEIGHT, h))
+        # Heights are view state: the track resizes as the mouse moves, and no undo step is made.
+        self.lanes.set_height(self.track_id, self.value)
 
     def edit(self) -> Edit | None:
-        if not self.moved or self.value == self.start:
-            return None
-        tid, v = self.track_id, self.value
-        return (lambda p: edits.set_track(p, tid, height=v)), "Resize track"
+        return None
+
+    def cancel(self) -> None:
+        self.lanes.set_height(self.track_id, self.start)
 
     def readout(self) -> str:
         return f"{self.value} px" if self.moved else ""
@@ -256,10 +261,11 @@ class ReorderTrack(Drag):
         others = [t for t in self.base.tracks if t.id != self.track_id]
         top, index = 0, len(others)
         for i, t in enumerate(others):
-            if y < top + t.height / 2:
+            h = self.lanes.height_of(t.id)
+            if y < top + h / 2:
                 index = i
                 break
-            top += t.height
+            top += h
         self.index = index
 
     def edit(self) -> Edit | None:

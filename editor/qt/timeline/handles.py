@@ -27,6 +27,7 @@ GAIN_KNOB = 9.0  # gain knob width (pixels)
 GAIN_TOP_DB = 12.0  # dB at the top of the clip body
 GAIN_BOTTOM_DB = -48.0  # dB at the bottom
 MIN_TRACK_HEIGHT = 40
+DEFAULT_TRACK_HEIGHT = 100  # compact enough for five tracks at 1280x800
 MAX_TRACK_HEIGHT = 800
 
 

@@ -50,7 +50,16 @@ from ...core.errors import SeedwaveError
 from ...core.fades import fade_in_gain, fade_out_gain
 from ...core.model import Clip, Project, Track
 from . import drags
-from .handles import CLIP_HEADER, GAIN_KNOB, Hit, clip_geometry, hit_test
+from .handles import (
+    CLIP_HEADER,
+    DEFAULT_TRACK_HEIGHT,
+    GAIN_KNOB,
+    MAX_TRACK_HEIGHT,
+    MIN_TRACK_HEIGHT,
+    Hit,
+    clip_geometry,
+    hit_test,
+)
 from .spectrogram import TILE as SPEC_TILE
 from .spectrogram import SpectroCache, SpectroSettings
 from .state import ViewState
@@ -74,6 +83,12 @@ CURSORS = {
 }
 
 
+def label_x(head: QRectF) -> float:
+    """Where a clip's name starts: its left edge, or the view's left edge (0) when the
+    clip begins off screen, so the name stays readable while scrolling."""
+    return max(head.left(), 0.0) + 4
+
+
 @dataclass
 class TrackDisplay:
     """Per-track view settings (not part of the document)."""
@@ -81,6 +96,7 @@ class TrackDisplay:
     mode: str = "waveform"  # waveform | spectrogram | both
     db: bool = False
     spectro: SpectroSettings = SpectroSettings()
+    height: int | None = None  # pixels; None: the view's default height
 
 
 class Lanes(QWidget):
@@ -103,6 +119,7 @@ class Lanes(QWidget):
         self.spectra = SpectroCache()
         self.spectra.updated.connect(self.update)
         self.y_offset = 0
+        self.default_height = DEFAULT_TRACK_HEIGHT  # for tracks the user has not resized
         self.snap_enabled = True
         self._drag: drags.Drag | None = None
         self._click_clip: str | None = None  # a plain click on a selected clip selects only it
@@ -134,17 +151,39 @@ class Lanes(QWidget):
     def display_for(self, track_id: str) -> TrackDisplay:
         return self.display.setdefault(track_id, TrackDisplay())
 
+    def height_of(self, track_id: str) -> int:
+        """A track's height on screen: view state, never part of the project or its history."""
+        h = self.display_for(track_id).height
+        return self.default_height if h is None else h
+
+    def set_height(self, track_id: str, height: int | None) -> None:
+        """Resize one track (``None``: back to the default height); no undo step."""
+        self.display_for(track_id).height = None if height is None else \
+            max(MIN_TRACK_HEIGHT, min(MAX_TRACK_HEIGHT, int(height)))
+        self.preview_changed.emit()
+        self.update()
+
+    def fit_heights(self, available: int, largest: int = DEFAULT_TRACK_HEIGHT) -> None:
+        """Give every track the same height so they all fit in ``available`` pixels."""
+        n = max(1, len(self.project.tracks))
+        self.default_height = max(MIN_TRACK_HEIGHT, min(largest, available // n))
+        for t in self.project.tracks:
+            self.display_for(t.id).height = None
+        self.preview_changed.emit()
+        self.update()
+
     def track_rows(self, project: Project | None = None) -> list[tuple[Track, int, int]]:
         """(track, top y, height) in widget coordinates, for the shown project or ``project``."""
         out = []
         y = -self.y_offset
         for t in (project or self.project).tracks:
-            out.append((t, y, t.height))
-            y += t.height
+            h = self.height_of(t.id)
+            out.append((t, y, h))
+            y += h
         return out
 
     def content_height(self) -> int:
-        return sum(t.height for t in self.project.tracks)
+        return sum(self.height_of(t.id) for t in self.project.tracks)
 
     def track_at(self, y: float, project: Project | None = None) -> int | None:
         for i, (_t, top, h) in enumerate(self.track_rows(project)):
@@ -196,6 +235,8 @@ class Lanes(QWidget):
     def cancel_drag(self) -> None:
         d, self._drag = self._drag, None
         self.project = self.base
+        if d is not None:
+            d.cancel()
         if d is not None and d.changes_layout:
             self.preview_changed.emit()
         self.update()
@@ -300,7 +341,9 @@ class Lanes(QWidget):
             label += f"  {clip.gain_db:+.1f} dB"
         p.save()
         p.setClipRect(head.intersected(visible))
-        p.drawText(QPointF(max(head.left(), visible.left()) + 4, head.top() + 12), label)
+        # The name sits at the clip's left edge, or the view's when the clip starts off
+        # screen: never at the repainted rectangle's (a strip repaint would paint pieces).
+        p.drawText(QPointF(label_x(head), head.top() + 12), label)
         p.restore()
         vis = body.intersected(visible)
         if vis.width() > 0 and body.height() > 4:

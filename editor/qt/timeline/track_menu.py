@@ -24,10 +24,9 @@ def build_track_menu(view: TimelineView, track_id: str) -> QMenu:
     m.addAction("&Colour…", lambda: view.recolour_track(track_id))
     sizes = m.addMenu("&Height")
     for label, h in HEIGHTS:
-        a = sizes.addAction(label, lambda h=h: view.apply_edit(
-            lambda p: edits.set_track(p, track_id, height=h), "Resize track"))
+        a = sizes.addAction(label, lambda h=h: view.lanes.set_height(track_id, h))
         a.setCheckable(True)
-        a.setChecked(track.height == h)
+        a.setChecked(view.lanes.height_of(track_id) == h)
     m.addSeparator()
     up = m.addAction("Move &Up", lambda: view.move_track_by(track_id, -1))
     up.setEnabled(index > 0)

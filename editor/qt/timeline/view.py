@@ -44,6 +44,9 @@ from .state import ViewState
 from .track_menu import build_track_menu
 
 HEADER_WIDTH = 170
+# Pressed mute and solo look the same as on the mixer strips (yellow M, green S).
+BUTTON_STYLE = ("QToolButton#mute:checked { background: #d9a21b; color: black; }"
+                "QToolButton#solo:checked { background: #4fbf5f; color: black; }")
 MODES = (("Wave", "waveform"), ("Spectrum", "spectrogram"), ("Both", "both"))
 
 
@@ -72,9 +75,13 @@ class TrackHeader(QFrame):
         lay.addLayout(top)
         row = QHBoxLayout()
         self.mute = QToolButton(text="M", checkable=True)
+        self.mute.setObjectName("mute")
+        self.mute.setStyleSheet(BUTTON_STYLE)
         self.mute.setToolTip("Mute")
         self.mute.setAccessibleName(f"Mute {track.name}")
         self.solo = QToolButton(text="S", checkable=True)
+        self.solo.setObjectName("solo")
+        self.solo.setStyleSheet(BUTTON_STYLE)
         self.solo.setToolTip("Solo")
         self.solo.setAccessibleName(f"Solo {track.name}")
         self.db = QToolButton(text="dB", checkable=True)

@@ -227,8 +227,7 @@ class StemSession:
                     notes.append(f"{name}: pan not carried over")
             gain = track.gain_db + mix.gain_db if mix.gain_db != -math.inf else -math.inf
             project = edits.set_track(project, new_track.id, colour=track.colour, gain_db=gain, pan=pan,
-                                      solo=track.solo, mute=track.mute or mix.mute or (any_solo and not mix.solo),
-                                      height=track.height)
+                                      solo=track.solo, mute=track.mute or mix.mute or (any_solo and not mix.solo))
             index += 1
         project = edits.set_track(project, track.id, mute=True)
         return project, notes
