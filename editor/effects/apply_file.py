@@ -59,7 +59,7 @@ def _write(path: Path, seqs: list[AudioSeq], rate: int, subtype: str) -> None:
     if fmt is None:
         raise AudioFileError("use a .wav, .flac, .ogg or .aiff output name", path)
     channels = sum(s.channels for s in seqs)
-    frames = seqs[0].frames if seqs else 0
+    frames = min((s.frames for s in seqs), default=0)
     tmp = path.with_name(f".{path.name}.part")
     try:
         with sf.SoundFile(str(tmp), "w", rate, channels, subtype, format=fmt) as f:
