@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .common import NO_DOCS_ENV, ROOT, SECTIONS, machine
 
-ORDER = ["io", "render", "gui", "playback", "denoise", "separation", "fill", "batch", "startup"]
+ORDER = ["io", "render", "gui", "playback", "denoise", "separation", "fill", "classic", "batch", "startup"]
 
 
 def collect() -> Path:
