@@ -365,3 +365,29 @@ def test_a_checkpoint_that_would_run_code_is_never_run_by_import_or_load(tmp_pat
     finally:
         unregister_model("evil_model")
     assert not marker.exists()
+
+
+def test_a_checkpoint_shaped_like_the_official_ones_loads_weights_only(tmp_path):
+    """The official HTDemucs files hold the class, its arguments (the segment as a Fraction) and a
+    half-precision state: exactly what the allowlist admits, so they load without full pickle."""
+    import io
+    from fractions import Fraction
+
+    torch = pytest.importorskip("torch")
+    from demucs.htdemucs import HTDemucs
+    from demucs.states import get_state
+    from seedwave_plugins.stems.demucs_engine import load_demucs
+
+    torch.manual_seed(1)
+    model = HTDemucs(sources=["drums", "bass", "other", "vocals"], channels=8, depth=4, t_layers=1, nfft=1024,
+                     dconv_mode=0, segment=Fraction(39, 25))
+    args, kwargs = model._init_args_kwargs
+    buf = io.BytesIO()
+    torch.save({"klass": HTDemucs, "args": args, "kwargs": kwargs, "state": get_state(model, None, half=True),
+                "training_args": {"segment": 1.56, "dset": {"name": "musdb"}}}, buf)
+    path = tmp_path / "0badc0de-00000000.th"
+    path.write_bytes(buf.getvalue())
+    loaded = load_demucs([path], sha256=[hashlib.sha256(buf.getvalue()).hexdigest()])
+    assert isinstance(loaded, HTDemucs) and loaded.segment == Fraction(39, 25)
+    for key, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value.half().float())
