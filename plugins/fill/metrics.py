@@ -198,16 +198,21 @@ def join_hf_peak(est: np.ndarray, rate: int, joins: list[int], window_ms: float 
 def slope_discontinuity(reference: np.ndarray, est: np.ndarray, rate: int, joins: list[int],
                         context_seconds: float = 0.25) -> float:
     """Largest change of slope (second difference) at a join, over the 99.9th percentile of the
-    true signal's own second differences around it. Above 1: a kink sharper than the material makes."""
+    true signal's own second differences around it. Above 1: a kink sharper than the material makes.
+
+    The scale is floored at 1 % of the clip's own 99.9th percentile, so a join inside digital
+    silence (a speech pause) is judged against the clip, not against zero.
+    """
     d2 = np.abs(np.diff(np.asarray(est, np.float64), n=2, axis=1))
     r2 = np.abs(np.diff(np.asarray(reference, np.float64), n=2, axis=1))
     ctx = int(context_seconds * rate)
     worst = 0.0
     for ch in range(est.shape[0]):
+        floor = 0.01 * float(np.percentile(r2[ch], 99.9)) if r2.shape[1] else 0.0
         for j in joins:
             ref_d = r2[ch, max(0, j - ctx):min(r2.shape[1], j + ctx)]
             if ref_d.size == 0 or not 1 <= j < d2.shape[1] + 1:
                 continue
-            scale = max(float(np.percentile(ref_d, 99.9)), 1e-12)
+            scale = max(float(np.percentile(ref_d, 99.9)), floor, 1e-12)
             worst = max(worst, float(d2[ch, max(0, j - 2):j + 1].max()) / scale)
     return worst
