@@ -413,7 +413,8 @@ def main(argv: list[str] | None = None) -> int:
         table(["outcome", "project files", "audio files", "all"], rows),
         "",
         "`clean`: a one-line error naming the file. `traceback`, `misleading` (NaN/Inf audio out), `hang` and "
-        "`crash` are bugs. Lines the decoders printed on stderr (outside Seedwave's messages): "
+        "`crash` are bugs (before the checks at load, issue 11 found 8 unexpected errors and 3 hangs in 700 "
+        "mutated project files). Lines the decoders printed on stderr (outside Seedwave's messages): "
         f"{rep.stderr_lines}" + (" (most often: " + "; ".join(f"`{t}` × {n}" for t, n in rep.stderr_sample) + ")"
                                  if rep.stderr_sample else "") + ".",
         "",
