@@ -143,7 +143,10 @@ def cmd_render(args: argparse.Namespace) -> int:
     from .core.projectfile import load_project
     from .engine.export import export_mix, export_stems
 
-    project = load_project(args.project)
+    warnings: list[str] = []
+    project = load_project(args.project, warnings)
+    for w in warnings:  # e.g. damaged (NaN) audio replaced by silence
+        print(f"seedwave: warning: {w}", file=sys.stderr)
     if project.has_inserts:
         from . import effects  # noqa: F401 - the effect layer runs the tracks' insert effects
     out = Path(args.out)

@@ -641,3 +641,22 @@ def test_a_command_line_run_leaves_no_session_folder(tmp_path):
                           env={**os.environ, "SEEDWAVE_CACHE": str(cache), "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stderr
     assert not (cache / "sessions").exists() or list((cache / "sessions").iterdir()) == []
+
+
+def test_render_of_a_project_with_nan_audio_warns_on_one_line(tmp_path, store):
+    x = _noise(1, 4800, 9)
+    path = tmp_path / "nan.seedwave"
+    save_project(Project(tracks=(Track("t", (Clip(AudioSeq.from_blocks(store.blocks_from_array(x), 1), 0),)),)),
+                 path)
+    off = next(iter(read_index(path)["blocks"].values()))["offset"]
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<f", data, off + 40, float("nan"))
+    path.write_bytes(bytes(data))
+    out = tmp_path / "out.wav"
+    proc = subprocess.run([sys.executable, "-m", "editor.cli", "render", str(path), str(out), "-q"],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip() == f"seedwave: warning: {path}: replaced 1 NaN/infinite or out-of-range samples " \
+                                  "with silence"
+    assert np.isfinite(sf.read(out)[0]).all()
