@@ -267,3 +267,17 @@ def test_as_a_background_job_function_progress_and_cancel_go_through_the_task_co
     assert rep.report_path is not None and rep.report_path.exists()
     assert any(m.startswith("1/3 files") for _f, m in messages)
     assert all(0.0 <= f <= 1.0 for f, _m in messages)
+
+
+def test_an_unreachable_ray_address_fails_fast_in_one_line(tmp_path, capsys):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once closed
+    write(tmp_path / "a.wav", sines(seconds=0.5))
+    assert main(["batch", "denoise", str(tmp_path / "a.wav"), "--out", str(tmp_path / "o"), "--ray",
+                 f"127.0.0.1:{port}", "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"seedwave: error: cannot connect to the Ray cluster at '127.0.0.1:{port}'")
+    assert "\n" not in err

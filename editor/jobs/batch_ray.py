@@ -81,7 +81,24 @@ def probe_task(inputs: list[str], out_dir: str) -> tuple[str, list[str]]:
     return _node(), probe_paths(inputs, out_dir)
 
 
+def _reachable(address: str, timeout: float = 10.0) -> None:
+    """For a ``host:port`` address, fail fast (Ray itself keeps retrying for minutes)."""
+    import socket
+
+    if address in ("auto", "local") or "://" in address or ":" not in address:
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except (OSError, ValueError) as exc:
+        raise SeedwaveError(f"cannot connect to the Ray cluster at {address!r} "
+                            f"({getattr(exc, 'strerror', None) or exc}); is `ray start --head` running there, "
+                            "and is that its GCS port (6379 by default)?") from None
+
+
 def _connect(ray: Any, address: str) -> None:
+    _reachable(address)
     try:
         ray.init(address=address, log_to_driver=False, logging_level="ERROR")
     except ConnectionError as exc:
