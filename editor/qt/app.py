@@ -98,8 +98,13 @@ def run_app(files: list[str], debug: bool = False) -> int:
     window.show()
     if files:
         QTimer.singleShot(0, lambda: window.open_paths(files))
-    elif not offer_recovery(window):
-        load_demo(window)
+    else:
+        from .recording import offer_take_recovery
+
+        recovered = offer_recovery(window)
+        # Takes a crash mid-recording left: added to the recovered project (or an empty one).
+        if not offer_take_recovery(window) and not recovered:
+            load_demo(window)
     if not settings.get("first_run_done"):
         QTimer.singleShot(300, lambda: _first_run(window, settings))
     window.status_cursor.setText(f"Cursor {format_hms(0, 48000)}")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QByteArray, QObject, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent
@@ -87,6 +88,10 @@ class MainWindow(ProjectFiles, EditCommands, Transport, QMainWindow):
     act_settings: QAction
     act_user_guide: QAction
     act_tips: QAction
+    recording: Any  # recording: Transport > Record, the armed tracks' takes
+    act_record: QAction
+    act_record_new: QAction
+    input_meter: QWidget
 
     def __init__(self, settings: Settings | None = None, jobs: JobRunner | None = None,
                  player: Player | None = None, effects: Registry | None = None,
@@ -98,6 +103,9 @@ class MainWindow(ProjectFiles, EditCommands, Transport, QMainWindow):
         self.player = player or Player(device=device, blocksize=self.settings.get("audio/blocksize"))
         self.state = ViewState()
         self.document = Document(Project(), self.jobs)
+        # Each undo step keeps the selection it was made with; undo and redo give it back.
+        self.document.view_capture = self.state.snapshot
+        self.document.view_restore = lambda snap: self.state.restore(snap, self.document.project)
         self._journal_index: object = None
         self._after_save: Callable[[], object] | None = None
         self.modal_errors = True  # tests turn error boxes off (errors still go to the status bar)
@@ -235,6 +243,7 @@ class MainWindow(ProjectFiles, EditCommands, Transport, QMainWindow):
         from .help import install as install_help
         from .panels import effects as effects_panel
         from .panels import mixer
+        from .recording import install as install_recording
         from .timeline import actions as timeline_actions
         from .tips import install as install_tips
 
@@ -244,6 +253,7 @@ class MainWindow(ProjectFiles, EditCommands, Transport, QMainWindow):
         install_help(self)
         install_tips(self)
         settings_page.install(self)
+        install_recording(self)
         self.host.ui.register_panel("history", self.history_panel, self.history_dock)
         self.host.ui.register_panel("mixer", self.mixer, self.mixer_dock)
         self.host.ui.register_panel("effects", self.effect_panel, self.effects_dock)
@@ -506,6 +516,7 @@ class MainWindow(ProjectFiles, EditCommands, Transport, QMainWindow):
     def shutdown(self) -> None:
         """Stop playback, cancel jobs and wait for them, remember the layout."""
         self.save_layout()
+        self.recording.shutdown()
         self.stop()
         self.tick.stop()
         self.autosave.stop()

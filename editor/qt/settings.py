@@ -19,9 +19,13 @@ DEFAULTS: dict[str, Any] = {
     "ui/theme": "system",
     "autosave/interval_s": 15,
     "export/format": "wav",
+    "record/device": "",  # input device name; "" for the default input
+    "record/channels": 2,
+    "record/latency_ms": 0,  # manual latency offset added to the device's reported latency
     "export/folder": "",
     "history/limit_mb": 8192,
     "first_run_done": False,
+    "view/time_format": "hms",  # hms | samples: the selection bar's choice, used by panels too
     "recent_files": [],
 }
 MAX_RECENT = 10

@@ -199,6 +199,10 @@ class SettingsDialog(QDialog):
         lay = QVBoxLayout(self)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._audio_page(), "Audio")
+        from .record_settings import RecordSettingsPage
+
+        self.record_page = RecordSettingsPage(window, self)
+        self.tabs.addTab(self.record_page.widget, "Recording")
         self.tabs.addTab(self._ai_page(), "AI and models")
         self.tabs.addTab(self._general_page(), "General")
         # Pages that plugins contribute (plugin.toml [[contributes.settings]]), by id.
@@ -322,6 +326,7 @@ class SettingsDialog(QDialog):
         self.autosave.setValue(s.get("autosave/interval_s"))
         self._select(self.export_format, s.get("export/format"))
         self._refresh_sizes()
+        self.record_page.load()
         for page in self.pages.values():
             page.load()
 
@@ -342,6 +347,7 @@ class SettingsDialog(QDialog):
         new = self.values()
         for k, v in new.items():
             self.settings.set(k, v)
+        self.record_page.store()
         for page in self.pages.values():
             page.store()
         apply_settings(self.window, changed={k for k in new if new[k] != old[k]})
@@ -443,7 +449,7 @@ def open_settings(window: Any) -> SettingsDialog:
 def install(window: Any) -> None:
     """Edit > Settings… (Ctrl+,), the AI-device status line, and the stored model/cache settings."""
     window.act_settings = window.action("&Settings…", lambda: open_settings(window), "Ctrl+,",
-                                         "Audio device, AI device, models, theme, autosave, export format")
+                                         "Audio devices, recording input, AI device, models, theme, autosave, export")
     window.act_settings.setMenuRole(QAction.MenuRole.PreferencesRole)
     window.menu_edit.addSeparator()
     window.menu_edit.addAction(window.act_settings)

@@ -46,7 +46,8 @@ from .track_menu import build_track_menu
 HEADER_WIDTH = 170
 # Pressed mute and solo look the same as on the mixer strips (yellow M, green S).
 BUTTON_STYLE = ("QToolButton#mute:checked { background: #d9a21b; color: black; }"
-                "QToolButton#solo:checked { background: #4fbf5f; color: black; }")
+                "QToolButton#solo:checked { background: #4fbf5f; color: black; }"
+                "QToolButton#arm:checked { background: #d32f2f; color: white; }")
 MODES = (("Wave", "waveform"), ("Spectrum", "spectrogram"), ("Both", "both"))
 
 
@@ -84,6 +85,11 @@ class TrackHeader(QFrame):
         self.solo.setStyleSheet(BUTTON_STYLE)
         self.solo.setToolTip("Solo")
         self.solo.setAccessibleName(f"Solo {track.name}")
+        self.arm = QToolButton(text="●", checkable=True)
+        self.arm.setObjectName("arm")
+        self.arm.setStyleSheet(BUTTON_STYLE)
+        self.arm.setToolTip("Arm for recording: Record (R) records onto this track")
+        self.arm.setAccessibleName(f"Arm {track.name} for recording")
         self.db = QToolButton(text="dB", checkable=True)
         self.db.setToolTip("Waveform scale: dB instead of linear")
         self.db.setAccessibleName(f"dB scale {track.name}")
@@ -92,7 +98,7 @@ class TrackHeader(QFrame):
             self.mode.addItem(label, value)
         self.mode.setAccessibleName(f"View mode {track.name}")
         self.mode.setToolTip("Show this track as waveform, spectrogram or both")
-        for w in (self.mute, self.solo, self.db):
+        for w in (self.mute, self.solo, self.arm, self.db):
             # Only as wide as their text: the view-mode box needs the room to show "Spectrum" whole.
             w.setFixedWidth(max(20, w.fontMetrics().horizontalAdvance(w.text()) + 10))
             row.addWidget(w)
@@ -102,6 +108,7 @@ class TrackHeader(QFrame):
         self.mute.toggled.connect(self._mute)
         self.solo.toggled.connect(self._solo)
         self.db.toggled.connect(self._db)
+        self.arm.toggled.connect(lambda on: self.view.set_armed(self.track_id, on))
         self.mode.currentIndexChanged.connect(self._mode)
         self._editor: QLineEdit | None = None
         self.refresh(track)
@@ -110,7 +117,9 @@ class TrackHeader(QFrame):
         self.name.setText(track.name)
         self.setAccessibleName(f"Track {track.name}")
         self.colour.setStyleSheet(f"background: {track.colour}; border-radius: 2px;")
-        for w, v in ((self.mute, track.mute), (self.solo, track.solo)):
+        self.arm.setAccessibleName(f"Arm {track.name} for recording")
+        for w, v in ((self.mute, track.mute), (self.solo, track.solo),
+                     (self.arm, track.id in self.view.armed_tracks)):
             w.blockSignals(True)
             w.setChecked(v)
             w.blockSignals(False)
@@ -209,6 +218,7 @@ class TimelineView(QWidget):
     """Ruler, track headers and lanes with shared scrolling."""
 
     context_menu = Signal(QPointF)
+    armed_changed = Signal()
 
     def __init__(self, document: Document, state: ViewState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -237,6 +247,7 @@ class TimelineView(QWidget):
         grid.setRowStretch(1, 1)
         grid.setColumnStretch(1, 1)
         self.headers: dict[str, TrackHeader] = {}
+        self.armed_tracks: set[str] = set()  # tracks Record records onto (view state, not in the model)
         self.ripple_clips = False  # Delete on selected clips closes the gaps
         self.last_menu: QMenu | None = None  # the context menu shown last (tests use it)
         # Adds the host's and plugins' entries: (menu, target, clip_id, track_id).
@@ -265,6 +276,7 @@ class TimelineView(QWidget):
         for tid in list(self.headers):
             if tid not in ids:
                 self.headers.pop(tid).deleteLater()
+        self.armed_tracks &= ids
         for t in project.tracks:
             if t.id not in self.headers:
                 h = TrackHeader(self, t)
@@ -286,6 +298,15 @@ class TimelineView(QWidget):
             h = self.headers.get(track.id)
             if h is not None:
                 h.setGeometry(0, top, HEADER_WIDTH, height)
+
+    def set_armed(self, track_id: str, on: bool) -> None:
+        """Arm (or disarm) a track for recording; its header's ● button shows it."""
+        if on:
+            self.armed_tracks.add(track_id)
+        else:
+            self.armed_tracks.discard(track_id)
+        self._refresh_headers()
+        self.armed_changed.emit()
 
     def set_track_mode(self, track_id: str, mode: str) -> None:
         self.lanes.display_for(track_id).mode = mode
