@@ -66,7 +66,8 @@ def _read(path: Path) -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(data.T), rate
 
 
-@pytest.mark.parametrize(("fmt", "bits"), [("wav", 24), ("flac", 16), ("ogg", None), ("opus", None), ("mp3", None)])
+@pytest.mark.parametrize(("fmt", "bits"), [("wav", 24), ("flac", 16), ("ogg", None), ("opus", None), ("mp3", None),
+                                         ("aiff", 24)])
 def test_export_each_format(qtbot, window, store, tmp_path, fmt, bits):
     w = window
     _load(w, store)
