@@ -150,10 +150,10 @@ def test_takes_are_distinct_and_each_is_deterministic(loop):
             assert diff > 0.005, f"takes {i} and {j} are the same"
     again = candidates(y, RATE, a / RATE, b / RATE, "match", n_takes=4)
     assert np.array_equal(again[2].audio, takes[2].audio)
-    # The effect with take=2 gives exactly what the GUI auditioned as take 2.
-    res = run_on_array(FillEffect(), y, RATE, {"start": a / RATE, "end": b / RATE, "engine": "match", "take": 2})
+    # The effect with take=3 gives exactly what the GUI lists (and auditions) as take 3.
+    res = run_on_array(FillEffect(), y, RATE, {"start": a / RATE, "end": b / RATE, "engine": "match", "take": 3})
     assert np.array_equal(res.audio, takes[2].apply(y))
-    assert res.provenance["fill"]["take"] == 2
+    assert res.provenance["fill"]["take"] == 3
     assert res.provenance["fill"]["engine"] == "match"
 
 

@@ -140,7 +140,7 @@ def test_fill_a_gap_in_a_loop_choose_a_take_apply_and_undo_bit_exact(qtbot, wind
     entry = w.document.history.entry
     assert len(w.document.history.entries) == entries0 + 1
     assert entry.label.startswith("Fill 0.") and "Context match, take 2" in entry.label
-    assert entry.meta["effect"] == "fill" and entry.meta["engine"] == "match" and entry.meta["take"] == 1
+    assert entry.meta["effect"] == "fill" and entry.meta["engine"] == "match" and entry.meta["take"] == 2
     assert entry.meta["params"]["engine"] == "auto" and entry.meta["auto"]["chose"] == "match"
     p = ts.takes[1]
     got = _clip_audio(w.project)
@@ -334,7 +334,7 @@ def test_extend_a_clip_at_its_end_moves_only_what_it_must_then_undo(qtbot, windo
     np.testing.assert_array_equal(got[:, :p.start], x[:, :p.start])
     np.testing.assert_array_equal(got[:, p.start:], p.take.audio)
     meta = w.document.history.entry.meta
-    assert meta["effect"] == "extend" and meta["take"] == 1 and meta["moved_s"] == 1.5
+    assert meta["effect"] == "extend" and meta["take"] == 2 and meta["moved_s"] == 1.5
     assert meta["params"] == {"seconds": 2.5, "direction": "end"}
 
     shortcut(qtbot, w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)

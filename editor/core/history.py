@@ -29,6 +29,9 @@ class HistoryEntry:
     meta: dict[str, Any] = field(default_factory=dict)
     time: float = field(default_factory=time.monotonic)
     _blocks: list = field(default_factory=list, repr=False)  # lazily filled cache
+    # The view (selection, cursor) as the user had it: "before" when the edit was made,
+    # "after" while this step was the current one. Opaque here: the GUI fills and reads it.
+    view: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def blocks(self) -> set:
         if not self._blocks:
@@ -92,12 +95,14 @@ class History:
 
     # -- changes ----------------------------------------------------------------
     def push(self, project: Project, label: str, merge_key: str | None = None,
-             meta: dict[str, Any] | None = None) -> None:
+             meta: dict[str, Any] | None = None, view: Any = None) -> None:
         """Record ``project`` as the new current state.
 
         ``meta`` holding a processing step's facts (an effect, model or engine)
         also becomes a :class:`~editor.core.provenance.Step` of the project, so
-        its provenance is saved with the project and the recovery journal."""
+        its provenance is saved with the project and the recovery journal.
+        ``view`` (opaque: the selection the edit had) is kept with the step, so an
+        undo can give it back."""
         if project is self.current:
             return
         if merge_key is None and is_step(meta):
@@ -115,9 +120,11 @@ class History:
             and (now - cur.time < MERGE_WINDOW_S or merge_key == self._held_key)
             and self.saved_index != self.index
         ):
-            self.entries[self.index] = HistoryEntry(cur.label, project, merge_key, meta or cur.meta, now)
+            self.entries[self.index] = HistoryEntry(cur.label, project, merge_key, meta or cur.meta, now,
+                                                    view=cur.view)
         else:
-            self.entries.append(HistoryEntry(label, project, merge_key, meta or {}, now))
+            self.entries.append(HistoryEntry(label, project, merge_key, meta or {}, now,
+                                             view={} if view is None else {"before": view}))
             self.index += 1
         self._merge_open = True
         self._enforce_limit()
@@ -133,7 +140,7 @@ class History:
         self._held_key = None
         cur = self.entries[self.index]
         if cur.merge_key is not None:
-            self.entries[self.index] = HistoryEntry(cur.label, cur.project, None, cur.meta, cur.time)
+            self.entries[self.index] = HistoryEntry(cur.label, cur.project, None, cur.meta, cur.time, view=cur.view)
 
     def undo(self) -> Project:
         self._merge_open = False

@@ -27,11 +27,32 @@ def format_time(seconds: float, step: float | None = None) -> str:
 
 def format_hms(frames: int, rate: int) -> str:
     """hh:mm:ss.mmm for a frame position."""
-    total_ms = int(round(frames * 1000 / rate))
+    return _hms_ms(int(round(frames * 1000 / rate)))
+
+
+def _hms_ms(total_ms: int) -> str:
     h, rest = divmod(total_ms, 3_600_000)
     m, rest = divmod(rest, 60_000)
     s, ms = divmod(rest, 1000)
     return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
+
+
+TIME_FORMATS = ("hms", "samples")  # the choices of the selection bar's time format
+
+
+def format_frames(frames: int, rate: int, unit: str = "hms") -> str:
+    """A frame count (position or length) in the time format the user chose."""
+    return str(int(frames)) if unit == "samples" else format_hms(frames, rate)
+
+
+def format_span(start: int, stop: int, rate: int, unit: str = "hms") -> tuple[str, str, str]:
+    """Start, end and length of a range as shown side by side: in hh:mm:ss.mmm the length is
+    end minus start *as shown* (both rounded to the millisecond), so it never reads 0 while
+    start and end differ, nor disagrees with them by a millisecond."""
+    if unit == "samples":
+        return str(start), str(stop), str(stop - start)
+    a, b = (int(round(f * 1000 / rate)) for f in (start, stop))
+    return _hms_ms(a), _hms_ms(b), _hms_ms(b - a)
 
 
 _HMS = re.compile(r"^\s*(?:(\d+):)?(?:(\d+):)?(\d+(?:\.\d*)?)\s*$")

@@ -42,6 +42,11 @@ class Document(QObject):
         self.path = Path(path) if path else None
         self.jobs = jobs
         self.clipboard: Clipboard | None = None
+        # The window's view (selection, cursor): captured with each step, given back on undo/redo.
+        self.view_capture: Callable[[], Any] | None = None
+        self.view_restore: Callable[[Any], None] | None = None
+        self._pushing = False
+        self._last_entry = self.history.entry
         self.history.subscribe(self._on_history)
 
     # -- state ---------------------------------------------------------------------
@@ -70,15 +75,33 @@ class Document(QObject):
     def title(self) -> str:
         return f"{'*' if self.modified else ''}{self.name} — Seedwave"
 
-    def _on_history(self, _h: History) -> None:
+    def _on_history(self, h: History) -> None:
+        old, new = self._last_entry, h.entry
+        self._last_entry = new
+        entries = h.entries
+        restore = None
+        if old is not new and not self._pushing and any(e is old for e in entries):
+            old_index = next(i for i, e in enumerate(entries) if e is old)
+            # Undo (or a jump back): the selection the first undone edit was made with;
+            # redo (or a jump forward): the selection the redone edit was made with.
+            restore = (entries[h.index + 1] if h.index < old_index else new).view.get("before")
         self.changed.emit(self.project)
         self.history_changed.emit()
         self.title_changed.emit(self.title())
+        if restore is not None and self.view_restore is not None:
+            self.view_restore(restore)
 
     # -- edits ---------------------------------------------------------------------
     def push(self, project: Project, label: str, merge_key: str | None = None,
-             meta: dict[str, Any] | None = None) -> None:
-        self.history.push(project, label, merge_key, meta)
+             meta: dict[str, Any] | None = None, view: Any = None) -> None:
+        """``view``: the selection the edit was made with (default: the current one)."""
+        if view is None and self.view_capture is not None:
+            view = self.view_capture()
+        self._pushing = True
+        try:
+            self.history.push(project, label, merge_key, meta, view=view)
+        finally:
+            self._pushing = False
 
     def apply(self, fn: Callable[[Project], Project], label: str, merge_key: str | None = None,
               meta: dict[str, Any] | None = None) -> bool:
@@ -205,6 +228,7 @@ class _AsyncEdit(QObject):
         super().__init__()
         self.doc, self.job, self.base, self.label = doc, job, base, label
         self.track_ids, self.meta, self.on_done = track_ids, meta, on_done
+        self.view = doc.view_capture() if doc.view_capture is not None else None  # the selection it was run on
 
     def _finish(self, ok: bool) -> None:
         if self.on_done is not None:
@@ -232,7 +256,7 @@ class _AsyncEdit(QObject):
                     return
                 merged = merge_result(self.base, result, current, self.track_ids, force=True)
             result = merged
-        doc.push(result, self.label, meta=self.meta)
+        doc.push(result, self.label, meta=self.meta, view=self.view)
         self._finish(True)
 
     def failed(self, message: str) -> None:

@@ -90,6 +90,7 @@ class ProjectFiles:
         self.state.set_cursor(0)
         self.state.rate = project.sample_rate
         self.timeline.lanes.peaks.clear()
+        self.reset_transport_display()
         self.document.title_changed.emit(self.document.title())
         QTimer.singleShot(0, self.fit_project)
 

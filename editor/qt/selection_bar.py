@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 
 from ..core.errors import SeedwaveError
-from ..core.timefmt import format_hms, parse_time
+from ..core.timefmt import TIME_FORMATS, format_frames, format_span, parse_time
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -34,7 +34,9 @@ class SelectionBar(QWidget):
         self.unit.setAccessibleName("Time format")
         self.unit.addItem("hh:mm:ss.mmm", "hms")
         self.unit.addItem("samples", "samples")
-        self.unit.currentIndexChanged.connect(self.refresh)
+        chosen = window.settings.get("view/time_format")
+        self.unit.setCurrentIndex(TIME_FORMATS.index(chosen) if chosen in TIME_FORMATS else 0)
+        self.unit.currentIndexChanged.connect(self._unit_changed)
         lay.addWidget(self.unit)
         self.snap = QCheckBox("Snap to zero crossings")
         self.snap.setAccessibleName("Snap selection to zero crossings")
@@ -42,21 +44,29 @@ class SelectionBar(QWidget):
         lay.addWidget(self.snap)
         lay.addStretch(1)
         window.state.selection_changed.connect(self.refresh)
-        window.state.cursor_changed.connect(self.refresh)
+        window.state.cursor_changed.connect(self._cursor_moved)
         self.refresh()
 
     def _fmt(self, frames: int) -> str:
-        if self.unit.currentData() == "samples":
-            return str(frames)
-        return format_hms(frames, self.w.state.rate)
+        return format_frames(frames, self.w.state.rate, self.unit.currentData())
 
-    def refresh(self) -> None:
+    def _cursor_moved(self, _frame: int) -> None:
+        self.refresh()
+
+    def _unit_changed(self, _i: int) -> None:
+        """The time format is the app's: panels (Fill, …) read it from the settings."""
+        self.w.settings.set("view/time_format", self.unit.currentData())
+        self.refresh()
+
+    def refresh(self, force: bool = False) -> None:
         st = self.w.state
         start, stop = (st.sel_start, st.sel_stop) if st.has_range else (st.cursor, st.cursor)
-        for key, v in (("start", start), ("end", stop), ("length", stop - start)):
+        # Start, end and length are rounded together, so the length is always end minus start as shown.
+        for key, text in zip(("start", "end", "length"), format_span(start, stop, st.rate, self.unit.currentData()),
+                             strict=True):
             ed = self.fields[key]
-            if not ed.hasFocus():
-                ed.setText(self._fmt(v))
+            if force or not ed.hasFocus() or not ed.isModified():
+                ed.setText(text)
 
     def _edited(self, key: str) -> None:
         st = self.w.state
@@ -64,7 +74,7 @@ class SelectionBar(QWidget):
             v = parse_time(self.fields[key].text(), st.rate, self.unit.currentData())
         except SeedwaveError as exc:
             self.w.show_error(str(exc))
-            self.refresh()
+            self.refresh(force=True)
             return
         start, stop = (st.sel_start, st.sel_stop) if st.has_range else (st.cursor, st.cursor)
         if key == "start":
@@ -78,6 +88,7 @@ class SelectionBar(QWidget):
         tids = st.track_ids or tuple(t.id for t in self.w.document.project.tracks[:1])
         st.set_selection(start, stop, tids)
         st.set_cursor(start)
+        self.refresh(force=True)  # the typed field too: it shows the value as understood
 
     def _snap(self, on: bool) -> None:
         self.w.state.snap_zero_crossings = on

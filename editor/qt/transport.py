@@ -86,6 +86,7 @@ class Transport:
         self.tick.stop()
         self.state.set_playhead(pos)
         self.act_play.setIcon(icon("play"))
+        self.meter.reset()
         self.audition.ended()
         self.playback_stopped.emit()
 
@@ -96,8 +97,15 @@ class Transport:
         self.state.set_playhead(None)
         self.act_play.setIcon(icon("play"))
         self.audition.ended()
+        self.reset_transport_display()
         if was:
             self.playback_stopped.emit()
+
+    def reset_transport_display(self) -> None:
+        """After stop (or opening another project): the time shows where the next Play
+        starts (the cursor), and the meter falls to silence instead of keeping old peaks."""
+        self.time_label.setText(format_hms(self.state.cursor, self.project.sample_rate))
+        self.meter.reset()
 
     def move_cursor(self, frame: int) -> None:
         self.state.set_cursor(frame)

@@ -55,8 +55,8 @@ class DenoiseEffect(Effect):
               choice_labels=tuple(ENGINE_TITLES.values()),
               help="dfn3: DeepFilterNet3, best on speech; rnnoise: RNNoise, lighter, speech; "
                    "spectral: spectral gating, for steady noise under non-speech"),
-        Param("strength", "float", 30.0, min=0.0, max=100.0, step=1.0, unit="dB", label="Reduction limit",
-              help="lower the noise by at most this much; lower values keep some ambience, 100 = no limit"),
+        Param("strength", "float", 30.0, min=0.0, max=100.0, step=1.0, unit="dB", label="Strength",
+              help="how far the noise is lowered, at most (dB); lower values keep some ambience, 100 = no limit"),
     )
     needs_model = False  # the weights ship inside the engines' packages
     uses_gpu = False

@@ -57,7 +57,7 @@ class FillEffect(Effect):
               choice_labels=("Auto", "Interpolation (short gaps)", "Context match", "Neural (trained on the clip)"),
               help="auto: by gap length and material; ar: interpolation (short gaps); "
                    "match: copy the best-continuing material; neural: network trained on the clip"),
-        Param("take", "int", 0, 0, 9, help="which candidate (0 = best)"),
+        Param("take", "int", 1, 1, 10, help="which candidate (1 = best), numbered as the Fill panel lists them"),
         Param("context", "float", 0.0, 0.0, 10.0, unit="s",
               help="context each side used to judge matches (0 = automatic)"),
         Param("neural_steps", "int", 200, 10, 5000, help="training steps of the neural engine"),
@@ -72,10 +72,10 @@ class FillEffect(Effect):
         from .api import FillOptions, fill
 
         opts = FillOptions(context=params["context"], neural_steps=params["neural_steps"], device=context.device)
-        out, take = fill(audio, sample_rate, params["start"], params["end"], params["engine"], params["take"],
+        out, take = fill(audio, sample_rate, params["start"], params["end"], params["engine"], params["take"] - 1,
                          context, options=opts)
         context.info["fill"] = {
-            "engine": take.engine, "requested_engine": params["engine"], "take": take.index,
+            "engine": take.engine, "requested_engine": params["engine"], "take": take.index + 1,
             "region_s": [params["start"], params["end"]], "replaced_frames": [take.start, take.stop],
             "label": take.label, "score": round(float(take.score), 5), **take.params,
         }
@@ -94,7 +94,7 @@ class ExtendEffect(Effect):
         Param("seconds", "float", 5.0, 0.01, 3600.0, unit="s", help="how much to add"),
         Param("direction", "choice", "end", choices=("end", "start"),
               choice_labels=("After the end", "Before the start"), help="add after the end or before the start"),
-        Param("take", "int", 0, 0, 9, help="which loop point (0 = best)"),
+        Param("take", "int", 1, 1, 10, help="which loop point (1 = best), numbered as the Fill panel lists them"),
     )
     chunk_seconds: ClassVar[float | None] = None
     changes_length: ClassVar[bool] = True
@@ -106,7 +106,7 @@ class ExtendEffect(Effect):
 
         if audio.shape[1] == 0:
             raise EffectError("there is no audio to extend")
-        out, take = extend(audio, sample_rate, params["seconds"], params["direction"], params["take"], context)
-        context.info["extend"] = {"take": take.index, "label": take.label, "score": round(float(take.score), 5),
+        out, take = extend(audio, sample_rate, params["seconds"], params["direction"], params["take"] - 1, context)
+        context.info["extend"] = {"take": take.index + 1, "label": take.label, "score": round(float(take.score), 5),
                                   "added_frames": int(out.shape[1] - audio.shape[1]), **take.params}
         return out

@@ -53,6 +53,7 @@ class PeakMeter(QWidget):
         self.levels = [FLOOR_DB, FLOOR_DB]
         self.holds = [FLOOR_DB, FLOOR_DB]
         self.clipped = False
+        self.setToolTip("No signal")
         self.update()
 
     def mousePressEvent(self, _e) -> None:  # noqa: N802, ANN001

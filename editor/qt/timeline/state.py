@@ -115,3 +115,15 @@ class ViewState(QObject):
         if keep_t != self.track_ids or keep_c != self.clip_ids:
             self.track_ids, self.clip_ids = keep_t, keep_c
             self.selection_changed.emit()
+
+    def snapshot(self) -> tuple:
+        """The selection and cursor, kept with each undo step (the view, not the project)."""
+        return (self.sel_start, self.sel_stop, self.track_ids, self.clip_ids, self.cursor)
+
+    def restore(self, snap: tuple, project: Project) -> None:
+        """Give back a :meth:`snapshot` (after an undo or redo), less what no longer exists."""
+        start, stop, tids, cids, cursor = snap
+        self.set_cursor(cursor)
+        self.set_selection(start, stop, tids)
+        self.set_clips(cids)
+        self.prune(project)

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from editor.core.errors import SeedwaveError
+from editor.core.timefmt import format_frames
 from editor.host import Host
 from editor.jobs.runner import Job, JobState
 
@@ -55,10 +56,6 @@ ENGINE_ITEMS = (
 )
 WARN = "color: #c77d00;"
 ERROR = "color: #d04040;"
-
-
-def _secs(frames: int, rate: int) -> str:
-    return f"{frames / rate:.3f} s"
 
 
 def _bucket_text(index: int) -> str:
@@ -156,6 +153,8 @@ class FillPanel(QWidget):
         s.error.connect(lambda text: self.set_status(text, ERROR))
         host.selection.changed.connect(self.refresh_target)
         host.document.changed.connect(self.refresh_target)
+        host.document.changed.connect(self._document_changed)
+        self._applied_project = None  # the project the last Apply made ("Applied take N" is true of it)
         self._running(False)
         self._fill_list()
         self.refresh_target()
@@ -241,13 +240,17 @@ class FillPanel(QWidget):
         st = self.host.selection.current()
         return clip_for_extend(self.host.document.project, st.clip_ids, st.track_ids, st.cursor)
 
+    def _time(self, frames: int, rate: int) -> str:
+        """A time in the format the user chose for the selection bar (like the rest of the window)."""
+        return format_frames(frames, rate, self.host.settings.get("view/time_format", "hms"))
+
     def refresh_target(self, *_a) -> None:
         """Say what Fill / Extend would work on, or why it cannot (as the selection changes)."""
         project = self.host.document.project
         rate = project.sample_rate
         try:
             self.region.setText(fill_target(project, self.host.selection.current().time(), self.whole_track.isChecked())
-                                .describe())
+                                .describe(self._time))
             self.region.setStyleSheet("")
         except SeedwaveError as exc:
             self.region.setText(str(exc))
@@ -259,16 +262,16 @@ class FillPanel(QWidget):
             self.placement.setText("")
             return
         _track, clip = project.find_clip(cid)
-        self.clip_label.setText(f"“{clip.name or 'clip'}” ({_secs(clip.length, rate)})")
+        self.clip_label.setText(f"“{clip.name or 'clip'}” ({self._time(clip.length, rate)})")
         self.clip_label.setStyleSheet("")
         frames = int(round(self.seconds.value() * rate))
         direction = self.direction.currentData()
         position, shift = extend_placement(project, cid, frames, direction)
         if shift:
             who = "the clip and the clips after it" if direction == "start" else "later clips on the track"
-            self.placement.setText(f"Not enough room: {who} move right by {_secs(shift, rate)}")
+            self.placement.setText(f"Not enough room: {who} move right by {self._time(shift, rate)}")
         elif direction == "start":
-            self.placement.setText(f"The clip will start at {_secs(position, rate)}; nothing else moves")
+            self.placement.setText(f"The clip will start at {self._time(position, rate)}; nothing else moves")
         else:
             self.placement.setText("Nothing else on the track moves")
 
@@ -363,8 +366,8 @@ class FillPanel(QWidget):
         target = ts.target
         if ts.kind == "extend":
             where = "end" if target.direction == "end" else "start"
-            return f"Extensions of “{target.clip_name}” by {_secs(target.frames, target.rate)} at the {where}"
-        text = f"Takes for {target.describe()}"
+            return f"Extensions of “{target.clip_name}” by {self._time(target.frames, target.rate)} at the {where}"
+        text = f"Takes for {target.describe(self._time)}"
         auto = ts.takes[0].take.params.get("auto") if ts.takes else None
         if auto:
             gap = _bucket_text(int(auto.get("gap_bucket", 0)))
@@ -394,8 +397,18 @@ class FillPanel(QWidget):
         self.play_button.setText("Stop" if self.s.previewing else "Play")
 
     def _applied(self, p) -> None:  # noqa: ANN001 - Prepared
-        self.set_status(f"Applied take {p.take.index + 1} ({ENGINE_NAMES.get(p.engine, p.engine)}); "
+        self._applied_take = p.take.index + 1
+        self._applied_project = self.host.document.project
+        self.set_status(f"Applied take {self._applied_take} ({ENGINE_NAMES.get(p.engine, p.engine)}); "
                         "Ctrl+Z undoes it")
+
+    def _document_changed(self, project) -> None:  # noqa: ANN001 - Project
+        """An undo (or any later edit) makes "Applied take N… Ctrl+Z undoes it" stale: clear it."""
+        if self._applied_project is None or project is self._applied_project:
+            return
+        self._applied_project = None
+        if self.status.text().startswith("Applied take"):
+            self.set_status("")
 
 
 # --------------------------------------------------------------------------- installing

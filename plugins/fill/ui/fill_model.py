@@ -16,6 +16,7 @@ worker thread and is tested without a display.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -75,8 +76,11 @@ class FillTarget:
     def timeline(self, audio_frame: int) -> int:
         return self.position + audio_frame - self.offset
 
-    def describe(self) -> str:
+    def describe(self, fmt: Callable[[int, int], str] | None = None) -> str:
+        """Where the region is; ``fmt(frames, rate)`` formats times (default: seconds)."""
         a, b = self.timeline(self.start), self.timeline(self.stop)
+        if fmt is not None:
+            return f"{fmt(a, self.rate)}–{fmt(b, self.rate)} ({fmt(self.frames, self.rate)}) in “{self.clip_name}”"
         return (f"{a / self.rate:.3f}–{b / self.rate:.3f} s ({seconds(self.frames, self.rate)}) "
                 f"in “{self.clip_name}”")
 
@@ -381,7 +385,7 @@ def fill_meta(target: FillTarget, p: Prepared, requested: str, n_takes: int, neu
                               "whole_track": target.extra_frames > 0}
     if requested == "neural":
         params["neural_steps"] = neural_steps
-    meta = {"effect": "fill", "engine": t.engine, "take": int(t.index), "params": params,
+    meta = {"effect": "fill", "engine": t.engine, "take": int(t.index) + 1, "params": params,
             "label": t.label, "score": round(float(t.score), 5),
             "replaced_s": [round(target.timeline(p.start) / target.rate, 4),
                            round(target.timeline(p.stop) / target.rate, 4)]}
@@ -391,7 +395,7 @@ def fill_meta(target: FillTarget, p: Prepared, requested: str, n_takes: int, neu
 
 def extend_meta(target: ExtendTarget, p: Prepared, moved: int) -> dict[str, Any]:
     t = p.take
-    meta = {"effect": "extend", "engine": t.engine, "take": int(t.index),
+    meta = {"effect": "extend", "engine": t.engine, "take": int(t.index) + 1,
             "params": {"seconds": round(target.frames / target.rate, 4), "direction": target.direction},
             "label": t.label, "score": round(float(t.score), 5), "moved_s": round(moved / target.rate, 4)}
     meta.update({k: v for k, v in t.params.items() if k not in meta})

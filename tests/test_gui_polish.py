@@ -1,0 +1,217 @@
+"""Polish from a day of real use (issue 17): what looked wrong in the real window, and opening files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QColor, QImage, QRegion
+
+from editor.core import edits
+from editor.core.model import Clip, Project
+from editor.core.sequence import AudioSeq
+from editor.core.serialize import project_from_dict, project_to_dict
+from editor.core.store import default_store
+
+from .audiogen import sines, write
+from .gui_helpers import shortcut, wait_until
+
+pytestmark = pytest.mark.gui
+RATE = 48000
+
+
+def _project(n_tracks: int = 2, seconds: float = 4.0, names: tuple[str, ...] = ()) -> Project:
+    p = Project(sample_rate=RATE)
+    for i in range(n_tracks):
+        x = sines((220.0 * (i + 1),), seconds, RATE, channels=1)
+        name = names[i] if i < len(names) else f"Track {i + 1}"
+        seq = AudioSeq.from_blocks(default_store().blocks_from_array(x), x.shape[0])
+        p = edits.add_track(p, name, (Clip(seq, 0, name=f"{name} clip"),))
+    return p
+
+
+def _load(w, project: Project) -> None:
+    w.set_project(project, None, "Open")
+    w.document.mark_saved()
+
+
+def _mixer_strip(w, track_id: str):
+    strips = getattr(w.mixer, "strips", None)
+    return strips[track_id] if isinstance(strips, dict) else None
+
+
+# --------------------------------------------------------------------------- track headers
+
+
+def test_mute_and_solo_buttons_show_their_pressed_state(qtbot, window):
+    w = window
+    _load(w, _project(2))
+    t0 = w.project.tracks[0].id
+    header = w.timeline.headers[t0]
+    plain = header.mute.grab().toImage().pixelColor(3, 3)
+    qtbot.mouseClick(header.mute, Qt.MouseButton.LeftButton)
+    assert w.project.track(t0).mute and header.mute.isChecked()
+    pressed = header.mute.grab().toImage().pixelColor(3, 3)
+    # Pressed is the mixer's yellow, unmistakably unlike the plain button.
+    assert abs(pressed.red() - plain.red()) + abs(pressed.green() - plain.green()) > 120
+    assert pressed.red() > 180 and pressed.blue() < 80
+    w.document.undo()
+    assert not w.timeline.headers[t0].mute.isChecked()
+    # Solo from the project (a file loaded, or the mixer) shows in the header too.
+    _load(w, edits.set_track(w.project, t0, solo=True))
+    assert w.timeline.headers[t0].solo.isChecked() and not w.timeline.headers[t0].mute.isChecked()
+    green = w.timeline.headers[t0].solo.grab().toImage().pixelColor(3, 3)
+    assert green.green() > 150 and green.red() < 120
+
+
+# --------------------------------------------------------------------------- clip names
+
+
+def test_a_partial_repaint_draws_the_clip_name_where_a_full_repaint_does(qtbot, window):
+    w = window
+    _load(w, _project(1, seconds=8.0, names=("Speech with a long clip name",)))
+    from editor.qt.timeline.lanes import CLIP_HEADER
+
+    lanes = w.timeline.lanes
+    w.fit_project()
+    qtbot.wait(50)
+    full = lanes.grab().toImage()
+    _t, top, _h = lanes.track_rows()[0]
+    # A strip like the one the playhead repaints, cutting through the name.
+    for x in (20, 37, 55):
+        strip = QRect(x, int(top), 30, CLIP_HEADER)
+        img = QImage(full.size(), full.format())
+        img.fill(QColor("black"))
+        lanes.render(img, strip.topLeft(), QRegion(strip))  # paints with the strip as the dirty rect
+        for yy in range(strip.top(), strip.bottom()):
+            for xx in range(strip.left(), strip.right()):
+                assert img.pixel(xx, yy) == full.pixel(xx, yy), (x, xx, yy)
+
+
+# --------------------------------------------------------------------------- heights are view state
+
+
+def test_track_heights_are_view_state_not_history_or_file(qtbot, window):
+    w = window
+    _load(w, _project(2))
+    tv = w.timeline
+    t0 = w.project.tracks[0].id
+    steps0, p0 = len(w.document.history.entries), w.project
+    tv.lanes.set_height(t0, 220)
+    assert tv.lanes.height_of(t0) == 220
+    assert tv.headers[w.project.tracks[1].id].geometry().top() == 220 - tv.lanes.y_offset
+    assert len(w.document.history.entries) == steps0 and w.project is p0 and not w.document.modified
+    d = project_to_dict(w.project, lambda b: None)
+    assert all("height" not in t for t in d["tracks"])
+    # A project file written before heights left the model still loads (the field is ignored).
+    d["tracks"][0]["height"] = 90
+    blocks = {}
+    d = project_to_dict(w.project, lambda b: blocks.setdefault(b.uid, b))
+    d["tracks"][0]["height"] = 90
+    old = project_from_dict(d, lambda bid: blocks[bid])
+    assert [t.name for t in old.tracks] == [t.name for t in w.project.tracks]
+
+
+# --------------------------------------------------------------------------- stale values
+
+
+def test_transport_time_and_meter_reset_after_stop_and_open(qtbot, window):
+    w = window
+    _load(w, _project(1))
+    # What a playback tick leaves behind.
+    w.time_label.setText("00:00:03.250")
+    w.meter.set_peaks(0.9, 0.8)
+    assert max(w.meter.levels) > -3
+    w.state.set_cursor(RATE)
+    w.stop()
+    assert w.time_label.text() == "00:00:01.000"  # where Play starts again
+    assert max(w.meter.levels) <= -60 and not w.meter.clipped
+    w.time_label.setText("00:00:03.250")
+    w.meter.set_peaks(1.0, 1.0)
+    _load(w, _project(2))
+    assert w.time_label.text() == "00:00:00.000"
+    assert max(w.meter.levels) <= -60 and not w.meter.clipped
+
+
+def test_selection_length_agrees_with_start_and_end(qtbot, window):
+    w = window
+    _load(w, _project(1))
+    bar = w.selection_bar
+    tid = w.project.tracks[0].id
+    # 19 .. 29 samples: start rounds to .000 ms, end to .001 ms; the length must not say 0.
+    w.state.set_selection(19, 29, (tid,))
+    start, end, length = (bar.fields[k].text() for k in ("start", "end", "length"))
+    assert start != end
+    assert length == "00:00:00.001"
+    w.state.set_selection(RATE + 10, 3 * RATE - 10, (tid,))
+    assert [bar.fields[k].text() for k in ("start", "end", "length")] == ["00:00:01.000", "00:00:03.000",
+                                                                          "00:00:02.000"]
+    # A field being edited still follows a selection made elsewhere once the user left it unchanged.
+    bar.fields["length"].setFocus()
+    w.state.set_selection(0, RATE, (tid,))
+    assert bar.fields["length"].text() == "00:00:01.000"
+
+
+def test_the_time_format_is_one_choice_for_the_window_and_the_fill_panel(qtbot, window):
+    w = window
+    _load(w, _project(1, seconds=6.0))
+    tid = w.project.tracks[0].id
+    cid = w.project.tracks[0].clips[0].id
+    panel = w.host.ui.show_panel("fill.panel")
+    w.state.set_selection(2 * RATE, 2 * RATE + RATE // 10, (tid,))
+    w.state.set_clips((cid,))
+    panel.refresh_target()
+    assert "2.000" in panel.region.text() or "00:00:02.000" in panel.region.text()
+    bar = w.selection_bar
+    bar.unit.setCurrentIndex(bar.unit.findData("samples"))
+    assert w.settings.get("view/time_format") == "samples"
+    panel.refresh_target()
+    assert str(2 * RATE) in panel.region.text() and " s " not in panel.region.text()
+    assert str(6 * RATE) in panel.clip_label.text()
+
+
+# --------------------------------------------------------------------------- undo and selection
+
+
+def test_undo_gives_back_the_selection_the_edit_had(qtbot, window):
+    w = window
+    _load(w, _project(2))
+    t0, t1 = (t.id for t in w.project.tracks)
+    w.state.set_selection(RATE, 2 * RATE, (t0,))
+    w.state.set_cursor(RATE)
+    shortcut(qtbot, w, Qt.Key.Key_Delete)
+    assert w.project.track(t0).end < 4 * RATE  # the range is gone
+    w.state.set_selection(0, RATE // 2, (t1,))  # the user selects something else
+    w.document.undo()
+    assert (w.state.sel_start, w.state.sel_stop, w.state.track_ids) == (RATE, 2 * RATE, (t0,))
+    w.document.redo()
+    assert w.state.track_ids == (t0,) and w.project.track(t0).end < 4 * RATE  # the selection it was made with
+
+
+# --------------------------------------------------------------------------- names agree
+
+
+def test_the_denoise_control_has_one_name(qtbot, window):
+    from seedwave_plugins.denoise.effect import DenoiseEffect as Denoise
+
+    p = {q.name: q for q in Denoise.params}["strength"]
+    assert p.label == "Strength"
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "USER_GUIDE.md").read_text()
+    assert "**Strength**" in guide and "Reduction limit" not in guide
+    w = window
+    w.host.effects.show("denoise")
+    labels = [lbl.text() for lbl in w.effect_panel.findChildren(type(w.time_label)) if lbl.isVisible()]
+    assert any(t.startswith("Strength") for t in labels), labels
+    assert not any("Reduction limit" in t for t in labels)
+
+
+# --------------------------------------------------------------------------- helpers kept for later tests
+
+
+def _wav(tmp_path: Path, name: str = "a.wav", seconds: float = 2.0) -> Path:
+    return write(tmp_path / name, sines((330.0,), seconds, RATE, channels=1), RATE, "PCM_16")
+
+
+_ = (np, wait_until)
