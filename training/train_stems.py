@@ -260,9 +260,10 @@ def write_card(digest: str, step: int, commit: str, n_params: int) -> None:
   No GPU.
 - **Evaluation during training** (step {evals[-1]['step'] if evals else 'n/a'}, whole 12 s songs):
 {ev}
-- **Benchmark**: docs/benchmarks/separation.md (against the old DSP split, Spleeter, the mixture).
+- **Benchmark**: docs/benchmarks/separation-models.md (against the old DSP split, Spleeter, the mixture).
 - **Limits**: trained only on General MIDI renders and synthetic speech; no recorded multitrack music was
-  available offline, so quality on real recordings is unmeasured. Drums and bass are the strongest stems.
+  available offline, so quality on real recordings is unmeasured. Drums and vocals are its strongest stems,
+  bass and other the weakest; in the default pipeline Spleeter gives the vocals.
 - **Licence**: MIT, the same as Seedwave. Training audio was generated from FluidR3 GM (MIT) and the Csound
   GM bank (Debian csound-soundfont; LGPL-2.1+ per its copyright file) soundfonts and espeak-ng (GPL-3.0; the
   speech it produces is not covered); TimGM6mb (GPL-2) and MuseScore General (MIT) were used only for

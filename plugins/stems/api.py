@@ -165,8 +165,8 @@ def separate(audio: AudioSeq | np.ndarray, rate: int, model: str = "spleeter", c
         model=m.name,
         engine=prov.get("engine", m.engine),
         checksums=tuple(prov.get("checksums", ())),
-        approximate=bool(m.approximate),
-        approximate_stems=tuple(m.approximate),
+        approximate=bool(prov.get("approximate", m.approximate)),
+        approximate_stems=tuple(prov.get("approximate_stems", m.approximate)),
         provenance=prov,
         warnings=list(result.warnings),
     )
@@ -208,6 +208,9 @@ def model_status(model: str, models: ModelManager | None = None) -> dict[str, An
     m = get_model(model)
     mgr = models or ModelManager()
     missing = [f for f in m.files if not mgr.is_installed(f)]
+    from .engine import provenance
+
+    approx = tuple(provenance(m)["approximate_stems"]) if not missing else m.approximate
     return {
         "model": m.name,
         "title": m.title,
@@ -215,7 +218,7 @@ def model_status(model: str, models: ModelManager | None = None) -> dict[str, An
         "missing": missing,
         "download_bytes": sum(f.size for f in missing),
         "stems": m.stems,
-        "approximate_stems": m.approximate,
+        "approximate_stems": approx,
         "licence": m.licence,
         "description": m.description,
     }

