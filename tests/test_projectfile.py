@@ -660,3 +660,10 @@ def test_render_of_a_project_with_nan_audio_warns_on_one_line(tmp_path, store):
     assert proc.stderr.strip() == f"seedwave: warning: {path}: replaced 1 NaN/infinite or out-of-range samples " \
                                   "with silence"
     assert np.isfinite(sf.read(out)[0]).all()
+
+
+def test_files_from_older_versions_with_track_heights_still_open(saved):
+    _rewrite_index(saved, lambda d: [t.update(height=90) for t in d["project"]["tracks"]])
+    assert [t.name for t in load_project(saved).tracks] == ["Take", "Three", "Gen"]
+    _rewrite_index(saved, lambda d: d["project"]["tracks"][0].update(height="tall"))
+    _clear_error(saved, "height")

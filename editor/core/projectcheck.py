@@ -24,6 +24,8 @@ MAX_RATE = 1_536_000
 MAX_NAME = 4096
 MAX_GAIN_DB = 100.0  # far beyond any real setting; gains and samples together stay finite in float32
 MAX_ITEMS = 1_000_000
+#: Fields older versions wrote and this one reads past (track heights are view state now).
+LEGACY_TRACK_KEYS = frozenset({"height"})
 HUGE = 1 << 256  # whole numbers beyond this are not even compared with the limits
 
 
@@ -40,7 +42,7 @@ def _known_keys() -> dict[str, frozenset[str]]:
     c = t["clips"][0]
     return {
         "project": frozenset(d) | {"steps"},
-        "track": frozenset(t),
+        "track": frozenset(t) | LEGACY_TRACK_KEYS,
         "clip": frozenset(c) | {"fade_in_offset", "fade_out_offset"},
         "audio": frozenset(c["audio"]),
         "marker": frozenset(d["markers"][0]),
