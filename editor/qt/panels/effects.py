@@ -53,6 +53,7 @@ class EffectPanel(QWidget):
     """The dock's content. ``controller`` runs the effects; the panel only collects choices."""
 
     effect_selected = Signal(str)
+    add_to_chain = Signal(str, dict)  # effect id, the form's values: the chain panel appends them
 
     def __init__(self, controller: EffectController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -187,7 +188,12 @@ class EffectPanel(QWidget):
         self.cancel_button.setAccessibleName("Cancel effect")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
+        self.chain_button = QPushButton("Add to Chain")
+        self.chain_button.setAccessibleName("Add to chain")
+        self.chain_button.setToolTip("Append this effect, with these parameters, to the chain in the Chains panel")
+        self.chain_button.clicked.connect(self.add_current_to_chain)
         arow.addWidget(self.status, 1)
+        arow.addWidget(self.chain_button)
         arow.addWidget(self.cancel_button)
         arow.addWidget(self.apply_button)
         bl.addLayout(arow)
@@ -384,6 +390,14 @@ class EffectPanel(QWidget):
             self.status.setStyleSheet("")
         return job
 
+    def add_current_to_chain(self) -> None:
+        if self.effect is None:
+            return
+        if self.effect.outputs:
+            self.w.show_message(f"{self.effect.title} cannot be in a chain: it has several outputs")
+            return
+        self.add_to_chain.emit(self.effect.id, self.values())
+
     def cancel(self) -> None:
         if self.job is not None and self.job.active:
             self.job.cancel()
@@ -534,6 +548,10 @@ def install(window) -> None:  # noqa: ANN001 - MainWindow
             a.triggered.connect(lambda _c=False, i=cls.id: show_effect(window, i))
 
     window.host.ui.add_context_items("timeline", extra)
+
+    from .chains import install as install_chains  # the Chains panel is tabbed with this one
+
+    install_chains(window)
 
 
 def _show_jobs_dock(window, job: Job) -> None:  # noqa: ANN001 - MainWindow

@@ -1,0 +1,745 @@
+"""Chains panel: build an effect chain, save and load it, apply it, batch it.
+
+The chain being built is a :class:`~editor.effects.chainfile.ChainSpec`: an
+ordered list of steps (effects by id with their parameters, bypass and wet
+mix), a name and the output format a batch run writes. Steps come from the
+effect panel ("Add to Chain", with the form's current values), from a saved
+chain or a track's inserts; the step list reorders with buttons or Ctrl+Up /
+Ctrl+Down, Delete removes, the check box bypasses, and the selected step's
+parameters are edited in the same form the effect panel uses.
+
+"Apply Chain" runs the whole chain on the selection, the selected clips or whole
+tracks as one background job and one undo step (the history entry keeps every
+step's provenance). "Batch…" opens File > Batch… with this chain.
+
+``install(window)`` adds the dock (tabbed with Effects), File > Batch…, the
+Tracks menu's "Save Inserts as Chain…" / "Load Chain as Inserts…" and the same
+two entries in a track's context menu.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...core import insert_edits
+from ...core.chain import ChainStep
+from ...core.errors import SeedwaveError
+from ...core.model import Project
+from ...core.task import TaskContext
+from ...effects.chainfile import (
+    LOUDNESS,
+    OUTPUT_FORMATS,
+    SUFFIX,
+    ChainSpec,
+    chain_for_inserts,
+    effect_for,
+    list_saved_chains,
+    load_chain,
+    resolve,
+    save_chain,
+    save_user_chain,
+    spec_from_inserts,
+)
+from ...host.widgets.param_form import ParamForm
+from ...jobs.chain_apply import apply_chain_in_place, chain_label
+from ...jobs.effect_job import track_ids_of
+from ...jobs.runner import Job
+from ..job_relay import JobRelay
+from .effects import SCOPE_ITEMS, SCOPE_TIP
+
+CHAIN_FILTER = f"Seedwave chains (*{SUFFIX});;All files (*)"
+BITS_ITEMS = (("As input", None), ("16-bit", 16), ("24-bit", 24), ("32-bit", 32), ("32-bit float", "float"))
+RATE_ITEMS = (("As input", None), ("44100 Hz", 44100), ("48000 Hz", 48000), ("88200 Hz", 88200),
+              ("96000 Hz", 96000))
+
+
+class ChainPanel(QWidget):
+    """The dock's content: the chain being built, its step editor, output, save/load, apply."""
+
+    chain_changed = Signal()
+
+    def __init__(self, window, parent: QWidget | None = None) -> None:  # noqa: ANN001 - MainWindow
+        super().__init__(parent)
+        self.w = window
+        self.spec = ChainSpec()
+        self.path: Path | None = None  # the file the chain was opened from or saved to
+        self.dirty = False
+        self.job: Job | None = None
+        self.form: ParamForm | None = None
+        self._loading = False
+        self.setAccessibleName("Chains")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+
+        # -- file row ------------------------------------------------------------------------------
+        frow = QHBoxLayout()
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("Chain name")
+        self.name_edit.setAccessibleName("Chain name")
+        self.name_edit.textEdited.connect(self._renamed)
+        frow.addWidget(self.name_edit, 1)
+        self.new_button = self._tool("New", "New chain", "Start an empty chain", self.new_chain)
+        self.open_button = self._tool("Open…", "Open chain file", "Open a chain file", lambda: self.open_file())
+        self.save_button = self._tool("Save", "Save chain",
+                                      "Save the chain (to its file, or to the saved chains)", lambda: self.save())
+        self.save_as_button = self._tool("Save As", "Save chain as", "Save under a new name or to a file", None)
+        save_menu = QMenu(self.save_as_button)
+        save_menu.addAction("To &Saved Chains…", self.save_as_dialog)
+        save_menu.addAction("To a &File…", self.save_file_dialog)
+        self.save_as_button.setMenu(save_menu)
+        self.save_as_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        for b in (self.new_button, self.open_button, self.save_button, self.save_as_button):
+            frow.addWidget(b)
+        lay.addLayout(frow)
+
+        split = QSplitter(Qt.Orientation.Vertical)
+        lay.addWidget(split, 1)
+
+        # -- saved chains ------------------------------------------------------------------------------
+        saved_box = QGroupBox("Saved chains")
+        sl = QVBoxLayout(saved_box)
+        sl.setContentsMargins(4, 4, 4, 4)
+        self.saved = QListWidget()
+        self.saved.setAccessibleName("Saved chains")
+        self.saved.setToolTip("Double-click or press Enter to load a saved chain")
+        self.saved.itemActivated.connect(lambda item: self.load_saved(item.data(Qt.ItemDataRole.UserRole)))
+        sl.addWidget(self.saved)
+        split.addWidget(saved_box)
+
+        # -- steps ---------------------------------------------------------------------------------------
+        steps_box = QGroupBox("Steps")
+        stl = QVBoxLayout(steps_box)
+        stl.setContentsMargins(4, 4, 4, 4)
+        self.steps = QListWidget()
+        self.steps.setAccessibleName("Chain steps")
+        self.steps.setToolTip("Checked steps run; Ctrl+Up / Ctrl+Down move the selected step, Delete removes it")
+        self.steps.currentRowChanged.connect(self._step_picked)
+        self.steps.itemChanged.connect(self._item_checked)
+        stl.addWidget(self.steps, 1)
+        brow = QHBoxLayout()
+        self.up_button = self._tool("Up", "Move step up", "Move the selected step up (Ctrl+Up)",
+                                    lambda: self.move_selected(-1))
+        self.down_button = self._tool("Down", "Move step down", "Move the selected step down (Ctrl+Down)",
+                                      lambda: self.move_selected(1))
+        self.remove_button = self._tool("Remove", "Remove step", "Remove the selected step (Delete)",
+                                        self.remove_selected)
+        self.loudness_button = self._tool("+ Loudness", "Add loudness step",
+                                          "Add a loudness normalisation step (LUFS target, true-peak ceiling)",
+                                          self.add_loudness)
+        for b in (self.up_button, self.down_button, self.remove_button):
+            brow.addWidget(b)
+        brow.addStretch(1)
+        brow.addWidget(self.loudness_button)
+        stl.addLayout(brow)
+        for keys, fn in (("Ctrl+Up", lambda: self.move_selected(-1)), ("Ctrl+Down", lambda: self.move_selected(1)),
+                         (QKeySequence.StandardKey.Delete, self.remove_selected)):
+            sc = QShortcut(QKeySequence(keys), self.steps)
+            sc.setContext(Qt.ShortcutContext.WidgetShortcut)
+            sc.activated.connect(fn)
+        split.addWidget(steps_box)
+
+        # -- the selected step ----------------------------------------------------------------------------
+        step_box = QGroupBox("Selected step")
+        sbl = QVBoxLayout(step_box)
+        sbl.setContentsMargins(4, 4, 4, 4)
+        self.step_title = QLabel("No step selected")
+        self.step_title.setStyleSheet("font-weight: bold;")
+        self.step_title.setAccessibleName("Selected step")
+        sbl.addWidget(self.step_title)
+        wrow = QHBoxLayout()
+        self.bypass = QCheckBox("Bypass")
+        self.bypass.setAccessibleName("Bypass step")
+        self.bypass.toggled.connect(self._bypass_toggled)
+        self.wet = QDoubleSpinBox()
+        self.wet.setRange(0.0, 100.0)
+        self.wet.setDecimals(0)
+        self.wet.setSuffix(" % wet")
+        self.wet.setAccessibleName("Wet mix")
+        self.wet.setToolTip("How much of the effect is heard: 0 % = dry only, 100 % = effect only")
+        self.wet.valueChanged.connect(self._wet_changed)
+        wrow.addWidget(self.bypass)
+        wrow.addWidget(self.wet)
+        wrow.addStretch(1)
+        sbl.addLayout(wrow)
+        self.form_area = QScrollArea()
+        self.form_area.setWidgetResizable(True)
+        self.form_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        sbl.addWidget(self.form_area, 1)
+        split.addWidget(step_box)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 2)
+        split.setStretchFactor(2, 3)
+
+        # -- output -----------------------------------------------------------------------------------------
+        out_box = QGroupBox("Output (batch)")
+        ol = QFormLayout(out_box)
+        ol.setContentsMargins(4, 4, 4, 4)
+        self.out_format = QComboBox()
+        self.out_format.setAccessibleName("Output format")
+        self.out_format.addItem("As input", None)
+        for f in OUTPUT_FORMATS:
+            self.out_format.addItem(f.upper(), f)
+        self.out_bits = QComboBox()
+        self.out_bits.setAccessibleName("Output bit depth")
+        for text, v in BITS_ITEMS:
+            self.out_bits.addItem(text, v)
+        self.out_rate = QComboBox()
+        self.out_rate.setAccessibleName("Output sample rate")
+        for text, v in RATE_ITEMS:
+            self.out_rate.addItem(text, v)
+        for combo in (self.out_format, self.out_bits, self.out_rate):
+            combo.activated.connect(self._output_changed)
+        ol.addRow("Format:", self.out_format)
+        ol.addRow("Bit depth:", self.out_bits)
+        ol.addRow("Sample rate:", self.out_rate)
+        lay.addWidget(out_box)
+
+        # -- apply ----------------------------------------------------------------------------------------------
+        arow = QHBoxLayout()
+        self.scope = QComboBox()
+        self.scope.setAccessibleName("Apply chain to")
+        self.scope.setToolTip(SCOPE_TIP)
+        for text, key in SCOPE_ITEMS:
+            self.scope.addItem(text, key)
+        arow.addWidget(QLabel("Apply to:"))
+        arow.addWidget(self.scope, 1)
+        self.batch_button = QPushButton("Batch…")
+        self.batch_button.setAccessibleName("Batch process with this chain")
+        self.batch_button.setToolTip("Run this chain over many files (File > Batch…)")
+        self.batch_button.clicked.connect(lambda: open_batch_dialog(self.w, use_current=True))
+        arow.addWidget(self.batch_button)
+        lay.addLayout(arow)
+        crow = QHBoxLayout()
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.setAccessibleName("Chain status")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setAccessibleName("Cancel chain")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.apply_button = QPushButton("Apply Chain")
+        self.apply_button.setAccessibleName("Apply chain")
+        self.apply_button.setToolTip("Run every step on the chosen audio: one undo step")
+        self.apply_button.clicked.connect(lambda: self.apply())
+        crow.addWidget(self.status, 1)
+        crow.addWidget(self.cancel_button)
+        crow.addWidget(self.apply_button)
+        lay.addLayout(crow)
+
+        self.refresh_saved()
+        self._show()
+
+    def _tool(self, text: str, name: str, tip: str, fn: Any) -> QToolButton:
+        b = QToolButton()
+        b.setText(text)
+        b.setAccessibleName(name)
+        b.setToolTip(tip)
+        b.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        if fn is not None:
+            b.clicked.connect(fn)
+        return b
+
+    # -- the chain ----------------------------------------------------------------------------------------
+    def set_spec(self, spec: ChainSpec, path: Path | None = None, dirty: bool = False) -> None:
+        row = self.steps.currentRow()
+        self.spec = spec
+        self.path = path
+        self.dirty = dirty
+        self._show(row)
+        self.chain_changed.emit()
+
+    def _changed(self, spec: ChainSpec, row: int | None = None) -> None:
+        """An edit of the chain (not of the document: the chain is not part of the project)."""
+        self.spec = spec
+        self.dirty = True
+        self._show(self.steps.currentRow() if row is None else row)
+        self.chain_changed.emit()
+
+    def _step_text(self, i: int, step: ChainStep) -> str:
+        try:
+            title = effect_for(step.effect_id).title
+        except SeedwaveError:
+            title = f"{step.effect_id} (not installed)"
+        text = f"{i + 1}. {title}"
+        if step.wet < 1.0:
+            text += f" · {step.wet * 100:.0f} % wet"
+        return text
+
+    def _show(self, row: int = -1) -> None:
+        self._loading = True
+        try:
+            self.name_edit.setText(self.spec.name)
+            self.steps.clear()
+            for i, step in enumerate(self.spec.chain.steps):
+                item = QListWidgetItem(self._step_text(i, step))
+                item.setData(Qt.ItemDataRole.UserRole, step.id)
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(Qt.CheckState.Unchecked if step.bypass else Qt.CheckState.Checked)
+                item.setToolTip(", ".join(f"{k}={v}" for k, v in step.params) or "default parameters")
+                self.steps.addItem(item)
+            out = self.spec.output
+            for combo, v in ((self.out_format, out.format), (self.out_bits, out.bits),
+                             (self.out_rate, out.sample_rate)):
+                i = combo.findData(v)
+                if i < 0 and v is not None:
+                    combo.addItem(str(v), v)
+                    i = combo.count() - 1
+                combo.setCurrentIndex(max(0, i))
+        finally:
+            self._loading = False
+        n = len(self.spec.chain)
+        if n:
+            self.steps.setCurrentRow(max(0, min(row, n - 1)) if row >= 0 else 0)
+        else:
+            self._step_picked(-1)
+        self.apply_button.setEnabled(n > 0 and not self._running())
+        self.save_button.setEnabled(n > 0)
+        self.save_as_button.setEnabled(n > 0)
+        where = f" — {self.path.name}" if self.path is not None else ""
+        self.status.setText(f"{n} step{'s' if n != 1 else ''}{where}{' (not saved)' if self.dirty and n else ''}"
+                            if not self._running() else self.status.text())
+
+    def selected_step(self) -> ChainStep | None:
+        row = self.steps.currentRow()
+        steps = self.spec.chain.steps
+        return steps[row] if 0 <= row < len(steps) else None
+
+    def add_step(self, effect_id: str, values: dict[str, Any] | None = None) -> ChainStep:
+        """Append ``effect_id`` with ``values`` (what the effect panel's "Add to Chain" does)."""
+        step = ChainStep.make(effect_id, values or {})
+        self._changed(replace(self.spec, chain=self.spec.chain.added(step)), len(self.spec.chain))
+        self.w.show_message(f"Added {self._step_text(len(self.spec.chain) - 1, step).split('. ', 1)[1]} "
+                            f"to the chain ({len(self.spec.chain)} steps)")
+        return step
+
+    def add_loudness(self) -> None:
+        self.add_step(LOUDNESS, {p.name: p.default for p in effect_for(LOUDNESS).params})
+
+    def move_selected(self, delta: int) -> None:
+        step = self.selected_step()
+        if step is None:
+            return
+        to = self.steps.currentRow() + delta
+        if not 0 <= to < len(self.spec.chain):
+            return
+        self._changed(replace(self.spec, chain=self.spec.chain.moved(step.id, to)), to)
+        self.steps.setFocus()
+
+    def remove_selected(self) -> None:
+        step = self.selected_step()
+        if step is None:
+            return
+        self._changed(replace(self.spec, chain=self.spec.chain.removed(step.id)))
+
+    def _replace_step(self, step: ChainStep) -> None:
+        self.spec = replace(self.spec, chain=self.spec.chain.replaced(step))
+        self.dirty = True
+        row = self.steps.currentRow()
+        item = self.steps.item(row)
+        if item is not None:
+            self._loading = True
+            item.setText(self._step_text(row, step))
+            item.setCheckState(Qt.CheckState.Unchecked if step.bypass else Qt.CheckState.Checked)
+            item.setToolTip(", ".join(f"{k}={v}" for k, v in step.params) or "default parameters")
+            self._loading = False
+        self.chain_changed.emit()
+
+    def _step_picked(self, row: int) -> None:
+        step = self.selected_step() if row >= 0 else None
+        for wdg in (self.bypass, self.wet, self.up_button, self.down_button, self.remove_button):
+            wdg.setEnabled(step is not None)
+        if step is None:
+            self.step_title.setText("No step selected" if self.spec.chain else
+                                    "Empty chain: use “Add to Chain” in the effect panel")
+            self.form = None
+            self.form_area.setWidget(QLabel(""))
+            return
+        self.up_button.setEnabled(row > 0)
+        self.down_button.setEnabled(row < len(self.spec.chain) - 1)
+        self._loading = True
+        try:
+            self.bypass.setChecked(step.bypass)
+            self.wet.setValue(step.wet * 100.0)
+        finally:
+            self._loading = False
+        try:
+            effect = effect_for(step.effect_id)
+        except SeedwaveError as exc:
+            self.step_title.setText(str(exc))
+            self.form = None
+            self.form_area.setWidget(QLabel(""))
+            return
+        self.step_title.setText(effect.title)
+        form = ParamForm(effect.params)
+        form.set_values(step.param_dict)
+        form.changed.connect(self._form_changed)
+        self.form = form
+        self.form_area.setWidget(form)
+
+    def _form_changed(self) -> None:
+        step = self.selected_step()
+        if step is None or self.form is None:
+            return
+        self._replace_step(step.with_(params=self.form.values()))
+
+    def _bypass_toggled(self, on: bool) -> None:
+        step = self.selected_step()
+        if step is not None and not self._loading and step.bypass != on:
+            self._replace_step(step.with_(bypass=on))
+
+    def _item_checked(self, item: QListWidgetItem) -> None:
+        if self._loading:
+            return
+        row = self.steps.row(item)
+        steps = self.spec.chain.steps
+        if not 0 <= row < len(steps):
+            return
+        bypass = item.checkState() != Qt.CheckState.Checked
+        if steps[row].bypass != bypass:
+            if row != self.steps.currentRow():
+                self.steps.setCurrentRow(row)
+            self._replace_step(steps[row].with_(bypass=bypass))
+            self._loading = True
+            self.bypass.setChecked(bypass)
+            self._loading = False
+
+    def _wet_changed(self, value: float) -> None:
+        step = self.selected_step()
+        if step is not None and not self._loading and abs(step.wet - value / 100.0) > 1e-9:
+            self._replace_step(step.with_(wet=value / 100.0))
+
+    def _renamed(self, text: str) -> None:
+        self.spec = replace(self.spec, name=text.strip())
+        self.dirty = True
+        self.chain_changed.emit()
+
+    def _output_changed(self, *_a: Any) -> None:
+        if self._loading:
+            return
+        fmt, bits, rate = self.out_format.currentData(), self.out_bits.currentData(), self.out_rate.currentData()
+        try:
+            self.spec = self.spec.with_output(format=fmt, bits=bits, sample_rate=rate)
+        except ValueError as exc:
+            self.w.show_error(str(exc))
+            return
+        self.dirty = True
+        self.chain_changed.emit()
+
+    # -- files ------------------------------------------------------------------------------------------------
+    def new_chain(self) -> None:
+        self.set_spec(ChainSpec())
+
+    def open_file(self, path: str | Path | None = None) -> bool:
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Open chain", str(self.path or ""), CHAIN_FILTER)
+            if not path:
+                return False
+        try:
+            spec = load_chain(path)
+        except SeedwaveError as exc:
+            self.w.show_error(str(exc))
+            return False
+        self.set_spec(spec, Path(path))
+        self.w.show_message(f"Opened chain “{spec.title}”")
+        return True
+
+    def load_saved(self, name_or_path: str | Path) -> bool:
+        """Load a saved chain by its name (or path in the chains folder)."""
+        for path, spec in list_saved_chains():
+            if Path(name_or_path) == path or str(name_or_path) in (path.stem, getattr(spec, "name", None)):
+                if isinstance(spec, SeedwaveError):
+                    self.w.show_error(str(spec))
+                    return False
+                self.set_spec(spec, path)
+                self.w.show_message(f"Loaded chain “{spec.title}”")
+                return True
+        self.w.show_error(f"There is no saved chain called {name_or_path!s}")
+        return False
+
+    def refresh_saved(self) -> None:
+        self.saved.clear()
+        for path, spec in list_saved_chains():
+            if isinstance(spec, SeedwaveError):
+                item = QListWidgetItem(f"⚠ {path.stem}")
+                item.setToolTip(str(spec))
+            else:
+                n = len(spec.chain)
+                item = QListWidgetItem(spec.name or path.stem)
+                item.setToolTip(f"{n} step{'s' if n != 1 else ''}: "
+                                + " → ".join(s.effect_id for s in spec.chain.steps) + f"\n{path}")
+            item.setData(Qt.ItemDataRole.UserRole, str(path))
+            self.saved.addItem(item)
+
+    def save(self) -> Path | None:
+        """Save to the file the chain came from, else to the saved chains under its name."""
+        if self.path is not None:
+            return self.save_to_file(self.path)
+        if not self.spec.name:
+            return self.save_as_dialog()
+        return self.save_as_saved(self.spec.name)
+
+    def save_as_saved(self, name: str) -> Path | None:
+        try:
+            path = save_user_chain(self.spec, name)
+        except (SeedwaveError, OSError) as exc:
+            self.w.show_error(f"Cannot save the chain: {exc}")
+            return None
+        self.set_spec(replace(self.spec, name=name.strip()), path)
+        self.refresh_saved()
+        self.w.show_message(f"Saved chain “{name.strip()}” ({path})")
+        return path
+
+    def save_to_file(self, path: str | Path) -> Path | None:
+        path = Path(path)
+        if path.suffix != SUFFIX:
+            path = path.with_name(path.name + SUFFIX)
+        spec = self.spec if self.spec.name else replace(self.spec, name=path.stem)
+        try:
+            saved = save_chain(spec, path)
+        except (SeedwaveError, OSError) as exc:
+            self.w.show_error(f"Cannot save the chain: {exc}")
+            return None
+        self.set_spec(spec, saved)
+        self.refresh_saved()
+        self.w.show_message(f"Saved chain to {saved}")
+        return saved
+
+    def save_as_dialog(self) -> Path | None:
+        name, ok = QInputDialog.getText(self, "Save chain", "Name of the saved chain:", text=self.spec.name)
+        if ok and name.strip():
+            return self.save_as_saved(name)
+        return None
+
+    def save_file_dialog(self) -> Path | None:
+        start = str(self.path or Path.home() / f"{self.spec.name or 'chain'}{SUFFIX}")
+        path, _ = QFileDialog.getSaveFileName(self, "Save chain to a file", start, CHAIN_FILTER)
+        return self.save_to_file(path) if path else None
+
+    # -- applying -------------------------------------------------------------------------------------------
+    def _running(self) -> bool:
+        return self.job is not None and self.job.active
+
+    def apply(self, scope: str | None = None) -> Job | None:
+        """Run the chain on the scope's audio as one undo step (in the background)."""
+        w = self.w
+        spec = self.spec
+        if not spec.chain.active:
+            w.show_message("The chain has no active steps: add effects with “Add to Chain”")
+            return None
+        try:
+            steps = resolve(spec)
+        except SeedwaveError as exc:
+            w.show_error(str(exc))
+            return None
+        scope = scope or self.scope.currentData()
+        parts = w.effects.parts(scope)
+        if not parts:
+            w.show_message("Select a time range, a clip or a track with audio first")
+            return None
+        w.effects.stop_preview()
+        policy = w.host.models.device_policy()
+        models = w.host.models.manager()
+        gpu = any(w.host.models.uses_gpu_slot(s.effect) for s in steps if not s.step.bypass)
+        meta: dict[str, Any] = {}
+
+        def fn(base: Project, ctx: TaskContext) -> Project:
+            return apply_chain_in_place(base, parts, steps, ctx, device=policy, models=models, meta=meta)
+
+        job = w.document.apply_async(fn, chain_label(spec), track_ids=track_ids_of(parts), meta=meta,
+                                     on_done=lambda _ok: None, gpu=gpu, kind="effect")
+        self.job = job
+        JobRelay(self, job, lambda _r: self._ended(job, "done"), lambda m: self._ended(job, f"failed: {m}"),
+                 lambda: self._ended(job, "cancelled"), w.show_message)
+        self.cancel_button.setEnabled(True)
+        self.apply_button.setEnabled(False)
+        self.status.setText(f"Running {job.title}…")
+        self.status.setStyleSheet("")
+        return job
+
+    def cancel(self) -> None:
+        if self._running():
+            self.job.cancel()
+            self.status.setText("Cancelling…")
+
+    def _ended(self, job: Job, outcome: str) -> None:
+        if job is not self.job:
+            return
+        self.job = None
+        self.cancel_button.setEnabled(False)
+        self.apply_button.setEnabled(bool(self.spec.chain))
+        self.status.setText(f"{job.title}: {outcome}")
+        self.status.setStyleSheet("color: #d04040;" if outcome.startswith("failed") else "")
+
+
+# --------------------------------------------------------------------------- track inserts
+
+
+def _menu_track(window) -> str | None:  # noqa: ANN001 - MainWindow
+    tids = window.state.track_ids or tuple(t.id for t in window.project.tracks[:1])
+    return tids[0] if tids else None
+
+
+def save_inserts_as_chain(window, track_id: str | None = None, name: str | None = None) -> Path | None:  # noqa: ANN001
+    """Save a track's insert chain as a saved chain (asks for the name unless given)."""
+    track_id = track_id or _menu_track(window)
+    if track_id is None:
+        window.show_message("There is no track whose inserts could be saved")
+        return None
+    track = window.project.track(track_id)
+    if not track.inserts:
+        window.show_message(f"Track “{track.name}” has no insert effects to save")
+        return None
+    if name is None:
+        name, ok = QInputDialog.getText(window, "Save inserts as chain", "Name of the saved chain:",
+                                        text=f"{track.name} inserts")
+        if not ok or not name.strip():
+            return None
+    try:
+        path = save_user_chain(spec_from_inserts(track.inserts, name.strip()))
+    except (SeedwaveError, OSError) as exc:
+        window.show_error(f"Cannot save the chain: {exc}")
+        return None
+    window.chain_panel.refresh_saved()
+    window.show_message(f"Saved the inserts of “{track.name}” as chain “{name.strip()}”")
+    return path
+
+
+def load_chain_as_inserts(window, track_id: str | None = None, spec: ChainSpec | None = None) -> bool:  # noqa: ANN001
+    """Replace a track's inserts with a saved chain's steps (one undo step)."""
+    track_id = track_id or _menu_track(window)
+    if track_id is None:
+        window.show_message("Add a track first")
+        return False
+    if spec is None:
+        spec = _pick_chain(window)
+        if spec is None:
+            return False
+    chain, notes = chain_for_inserts(spec)
+    track = window.project.track(track_id)
+    window.document.apply(lambda p: insert_edits.set_chain(p, track_id, chain),
+                          f"Load chain “{spec.title}” as inserts of {track.name}")
+    window.show_message(f"Inserts of “{track.name}”: {len(chain)} step{'s' if len(chain) != 1 else ''} from "
+                        f"“{spec.title}”" + (f" ({'; '.join(notes)})" if notes else ""))
+    return True
+
+
+def _pick_chain(window) -> ChainSpec | None:  # noqa: ANN001
+    saved = [(p, s) for p, s in list_saved_chains() if isinstance(s, ChainSpec)]
+    names = [s.name or p.stem for p, s in saved] + ["From a file…"]
+    if window.chain_panel.spec.chain:
+        names.insert(0, f"The chain panel's chain ({window.chain_panel.spec.title})")
+    choice, ok = QInputDialog.getItem(window, "Load chain as inserts", "Chain:", names, 0, False)
+    if not ok:
+        return None
+    if choice.startswith("The chain panel's"):
+        return window.chain_panel.spec
+    if choice == "From a file…":
+        path, _ = QFileDialog.getOpenFileName(window, "Open chain", "", CHAIN_FILTER)
+        if not path:
+            return None
+        try:
+            return load_chain(path)
+        except SeedwaveError as exc:
+            window.show_error(str(exc))
+            return None
+    return saved[[s.name or p.stem for p, s in saved].index(choice)][1]
+
+
+# --------------------------------------------------------------------------- installing
+
+
+def open_batch_dialog(window, use_current: bool = False):  # noqa: ANN001, ANN201 - MainWindow -> BatchDialog
+    from ..dialogs.batch import BatchDialog
+
+    dlg = getattr(window, "batch_dialog", None)
+    if dlg is None:
+        dlg = BatchDialog(window)
+        window.batch_dialog = dlg
+    dlg.refresh_chains(select_current=use_current)
+    dlg.show()
+    dlg.raise_()
+    dlg.activateWindow()
+    return dlg
+
+
+def show_chain_panel(window) -> None:  # noqa: ANN001
+    window.chains_dock.show()
+    window.chains_dock.raise_()
+    window.chain_panel.steps.setFocus()
+
+
+def install(window) -> None:  # noqa: ANN001 - MainWindow
+    """Add the Chains dock (tabbed with Effects), File > Batch…, and the track-insert chain actions."""
+    window.chain_panel = ChainPanel(window)
+    window.chains_dock = window.add_dock("Chains", window.chain_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+    window.tabify(window.effects_dock, window.chains_dock)
+    window.host.ui.register_panel("chains", window.chain_panel, window.chains_dock)
+    # "Add to Chain" keeps the effect panel in front, so that several effects can be added in a row.
+    window.effect_panel.add_to_chain.connect(lambda eid, values: window.chain_panel.add_step(eid, values))
+    window.batch_dialog = None
+
+    act_panel = window.chains_dock.toggleViewAction()
+    act_panel.setText("&Chain Panel")
+    act_panel.setShortcut("Ctrl+Shift+K")
+    act_panel.setStatusTip("Build, save and apply effect chains")
+    window.addAction(act_panel)
+    window.menus["Effects"].addAction(act_panel)
+    window.effects_menu_actions.append(act_panel)
+
+    window.act_batch = window.action("&Batch…", lambda: open_batch_dialog(window), "Ctrl+Alt+B",
+                                     "Run an effect or a chain over many files")
+    window.menu_file.insertAction(window.act_close, window.act_batch)
+    window.menu_file.insertSeparator(window.act_close)
+
+    window.act_save_inserts = QAction("Save Inserts as &Chain…", window)
+    window.act_save_inserts.setStatusTip("Save the selected track's insert effects as a saved chain")
+    window.act_save_inserts.triggered.connect(lambda: save_inserts_as_chain(window))
+    window.act_load_inserts = QAction("&Load Chain as Inserts…", window)
+    window.act_load_inserts.setStatusTip("Replace the selected track's insert effects with a chain")
+    window.act_load_inserts.triggered.connect(lambda: load_chain_as_inserts(window))
+    window.menu_tracks.addSeparator()
+    window.menu_tracks.addAction(window.act_save_inserts)
+    window.menu_tracks.addAction(window.act_load_inserts)
+
+    def track_items(m: QMenu, info: Any) -> None:
+        tid = info.track_id
+        if not tid:
+            return
+        m.addSeparator()
+        a = m.addAction("Save Inserts as &Chain…", lambda: save_inserts_as_chain(window, tid))
+        try:
+            a.setEnabled(bool(window.project.track(tid).inserts))
+        except KeyError:
+            a.setEnabled(False)
+        m.addAction("&Load Chain as Inserts…", lambda: load_chain_as_inserts(window, tid))
+
+    window.host.ui.add_context_items("track", track_items)
+
+
+__all__ = ["ChainPanel", "install", "load_chain_as_inserts", "open_batch_dialog", "save_inserts_as_chain"]
