@@ -22,6 +22,7 @@ import numpy as np
 from editor.core.spectral_selection import StftGrid
 from editor.core.spectral_stft import stft_frames
 from editor.core.task import TaskContext
+from editor.effects.base import EffectError
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ def _model(torch, bins: int, hidden: int):
 
 PREDICT_CONTEXT = 64  # frames of context each side the network sees when predicting
 BAND_MARGIN_BINS = 48  # bins of context above and below the selected band, at least
+MIN_TRAIN_FRAMES = 16  # frames outside the region (about 0.2 s) the network needs to learn anything
 
 
 class SpectrogramNet:
@@ -112,6 +114,9 @@ class SpectrogramNet:
         hole = np.zeros(kb - ka, bool)
         for a, b in avoid:
             hole[max(0, a - ka):max(0, min(kb, b) - ka)] = True
+        if (~hole).sum() < MIN_TRAIN_FRAMES:
+            raise EffectError("too little audio around the selection for the neural engine to learn from "
+                              "(use interpolation, or select less)")
         mu = float(logmag[:, ~hole].mean())
         sd = float(logmag[:, ~hole].std() + 1e-6)
         feat = torch.from_numpy((logmag - mu) / sd).transpose(1, 2).contiguous().to(device)  # (C, B, K)

@@ -197,13 +197,24 @@ def candidates(audio: np.ndarray, rate: int, selection: SpectralSelection, engin
             ctx.progress(0.05 + 0.8 * i / len(pool), f"Spectral repair: trying {eng}")
             errs = []
             for q in vals:
-                pred = _predict(eng, q, ctx, opts, state, 1, [state["avoid"][0]])
+                try:
+                    pred = _predict(eng, q, ctx, opts, state, 1, [state["avoid"][0]])
+                except EffectError as exc:  # e.g. too little audio for the network: Auto goes on without it
+                    ctx.warn(f"Spectral repair: {eng} left out ({exc})")
+                    break
                 if pred:
                     errs.append(_lsd(q, pred[0][0]))
             scores[eng] = float(np.mean(errs)) if errs else float("inf")
         order = sorted(pool, key=lambda e: scores[e])
         auto_info = {"validation_lsd_db": {e: round(s, 2) for e, s in scores.items()}, "chose": order[0]}
-        preds = {eng: _predict(eng, p, ctx, opts, state, max(3, n_takes - len(pool) + 1)) for eng in order}
+        preds: dict[str, list] = {}
+        for eng in order:
+            try:
+                preds[eng] = _predict(eng, p, ctx, opts, state, max(3, n_takes - len(pool) + 1))
+            except EffectError:
+                preds[eng] = []
+        order = [e for e in order if preds[e]] or ["interp"]
+        auto_info["chose"] = order[0]
         if opts.mode == "attenuate" and preds.get(order[0]):
             # The winner's take caps each bin at the highest of: the winner's prediction, the best three
             # patches (match) and the interpolation from the edges, so that music the winner did not foresee
@@ -214,7 +225,7 @@ def candidates(audio: np.ndarray, rate: int, selection: SpectralSelection, engin
                            {**info0, "capped_by": sorted({order[0], "interp"} | ({"match"} if "match" in preds
                                                                               else set()))}))
         for eng in order:
-            for mag, z, info in preds[eng]:
+            for mag, z, info in preds.get(eng, []):
                 ranked.append((scores[eng], eng, mag, z, info))
     else:
         for mag, z, info in _predict(engine, p, ctx, opts, state, n_takes):
