@@ -83,7 +83,8 @@ def test_open_zoom_select_cut_undo_play_save_reopen(qtbot, window, tmp_path):
     out = tmp_path / "session.seedwave"
     assert w._save_to(out, wait=True)
     assert not w.document.modified and out.is_file()
-    w.open_paths([str(out)])
+    with qtbot.waitSignal(w.import_finished, timeout=20000):
+        w.open_paths([str(out)])
     assert w.document.path == out
     np.testing.assert_array_equal(mix(w.project), before)
     np.testing.assert_array_equal(mix(load_project(out)), before)

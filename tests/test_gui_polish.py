@@ -207,11 +207,86 @@ def test_the_denoise_control_has_one_name(qtbot, window):
     assert not any("Reduction limit" in t for t in labels)
 
 
-# --------------------------------------------------------------------------- helpers kept for later tests
+# --------------------------------------------------------------------------- opening files
 
 
 def _wav(tmp_path: Path, name: str = "a.wav", seconds: float = 2.0) -> Path:
     return write(tmp_path / name, sines((330.0,), seconds, RATE, channels=1), RATE, "PCM_16")
 
 
-_ = (np, wait_until)
+def _asks(monkeypatch, answer=None) -> list[str]:
+    """Record every "save changes?" question (answered with ``answer``, default Discard)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    asked: list[str] = []
+    answer = answer or QMessageBox.StandardButton.Discard
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: asked.append(box.text()) or answer)
+    return asked
+
+
+@pytest.mark.parametrize("name", ["broken.wav", "broken.seedwave"])
+def test_an_unreadable_file_never_costs_the_open_project(qtbot, window, tmp_path, monkeypatch, name):
+    w = window
+    _load(w, _project(2))
+    w.document.apply(lambda p: edits.rename_track(p, p.tracks[0].id, "My work"), "Rename")  # unsaved work
+    before = w.project
+    asked = _asks(monkeypatch)
+    bad = tmp_path / name
+    bad.write_bytes(b"this is not audio, nor a project" * 10)
+    with qtbot.waitSignal(w.import_finished, timeout=20000):
+        w.open_paths([str(bad)])
+    assert asked == []  # never asked to discard for a file that cannot open
+    assert w.project is before and w.document.modified  # the work is still there, unsaved
+    assert name in w._last_error  # one message naming the file
+
+
+def test_open_asks_only_when_it_replaces_and_import_adds_tracks(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtGui import QKeySequence
+    from PySide6.QtWidgets import QMessageBox
+
+    w = window
+    _load(w, _project(2))
+    w.document.apply(lambda p: edits.rename_track(p, p.tracks[0].id, "My work"), "Rename")
+    asked = _asks(monkeypatch, QMessageBox.StandardButton.Cancel)
+    a, b = _wav(tmp_path, "a.wav"), _wav(tmp_path, "b.wav", 1.0)
+    # Import audio (Ctrl+Shift+I) adds tracks to this project: nothing to ask.
+    assert w.act_import.shortcut() == QKeySequence("Ctrl+Shift+I")
+    with qtbot.waitSignal(w.import_finished, timeout=20000):
+        w.import_paths([str(b)])
+    assert [t.name for t in w.project.tracks] == ["My work", "Track 2", "b"] and asked == []
+    # Open replaces it: asked once; Cancel keeps everything.
+    kept = w.project
+    with qtbot.waitSignal(w.import_finished, timeout=20000):
+        w.open_paths([str(a)])
+    assert len(asked) == 1 and w.project is kept
+    asked.clear()
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: asked.append(box.text()) or QMessageBox.StandardButton.Discard)
+    with qtbot.waitSignal(w.import_finished, timeout=20000):
+        w.open_paths([str(a)])
+    assert len(asked) == 1 and [t.name for t in w.project.tracks] == ["a"] and not w.document.modified
+
+
+def test_file_open_offers_every_supported_file_and_remembers_the_folder(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    w = window
+    folder = tmp_path / "sessions"
+    folder.mkdir()
+    path = _wav(folder, "take.wav")
+    calls: list[tuple] = []
+
+    def fake(parent, caption, start, filters, *a, **k):
+        calls.append((start, filters))
+        return (str(path), filters.split(";;")[0])
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(fake))
+    with qtbot.waitSignal(w.import_finished, timeout=20000):
+        w.act_open.trigger()
+    first = calls[0][1].split(";;")[0]
+    assert first.startswith("All supported files") and "*.seedwave" in first and "*.wav" in first
+    w.act_open.trigger()
+    wait_until(qtbot, lambda: not w.jobs.active_jobs())
+    assert Path(calls[1][0]) == folder  # started where the last file was opened
+
+
+_ = np

@@ -733,7 +733,8 @@ def test_recent_files_reopen_and_dropping_files_imports_them(qtbot, window, tmp_
     assert w._save_to(saved, wait=True)
     assert [act.text() for act in _recent_entries(w)][:2] == [str(saved.resolve()), str(path_a.resolve())]
     w.act_new.trigger()
-    _recent_entries(w)[0].trigger()
+    with qtbot.waitSignal(w.import_finished, timeout=20000):  # read in the background, then swapped in
+        _recent_entries(w)[0].trigger()
     assert w.document.path == saved and [t.name for t in w.project.tracks] == ["alpha"]
     n0 = _entries(w)
 
@@ -754,7 +755,8 @@ def test_recent_files_reopen_and_dropping_files_imports_them(qtbot, window, tmp_
     assert not enter.isAccepted()
     # Dropping the project file opens it, after asking about the unsaved import (Discard).
     assert not asked
-    assert _drop(w, [saved])
+    with qtbot.waitSignal(w.import_finished, timeout=20000):  # read first, then asked, then swapped in
+        assert _drop(w, [saved])
     assert len(asked) == 1 and "session" in asked[0]
     assert [t.name for t in w.project.tracks] == ["alpha"] and w.document.path == saved
     assert not w.document.modified

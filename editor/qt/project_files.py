@@ -29,6 +29,42 @@ from .document import Document
 
 AUDIO_FILTER = "Audio files (" + " ".join(f"*{e}" for e in AUDIO_EXTENSIONS) + ")"
 PROJECT_FILTER = f"Seedwave projects (*{EXTENSION})"
+SUPPORTED_FILTER = f"All supported files (*{EXTENSION} " + " ".join(f"*{e}" for e in AUDIO_EXTENSIONS) + ")"
+FOLDER_KEY = "files/last_folder"  # File > Open and Import start where the user last opened a file
+
+
+class Opened:
+    """What an open job read, before anything in the window changes: a project file's
+    project, or audio files' imports (with the rate the new project will have)."""
+
+    def __init__(self, paths: list[str], project: Project | None = None,
+                 imports: list[ImportedAudio] | None = None, rate: int = 0) -> None:
+        self.paths, self.project, self.imports, self.rate = paths, project, imports or [], rate
+
+    def new_project(self) -> Project:
+        if self.project is not None:
+            return self.project
+        project = Project(sample_rate=self.rate, name=Path(self.paths[0]).stem)
+        for imp in self.imports:
+            for seq, name in zip(imp.sequences, imp.names, strict=True):
+                project = edits.add_track(project, name, (Clip(seq, 0, name=name),))
+        return project
+
+
+def read_for_open(paths: list[str], ctx: TaskContext) -> Opened:
+    """Read a project file, or audio files as a new project (in a job: nothing is replaced
+    until this has succeeded; any problem is one line naming the file)."""
+    projects = [p for p in paths if p.lower().endswith(EXTENSION)]
+    if projects:
+        ctx.progress(0.0, f"Reading {Path(projects[0]).name}")
+        return Opened([projects[0]], project=load_project(projects[0]))
+    imports: list[ImportedAudio] = []
+    rate = 0
+    for i, path in enumerate(paths):
+        rate = rate or probe(path).sample_rate
+        imports.append(import_audio(path, default_store(), ctx.sub(i / len(paths), (i + 1) / len(paths)),
+                                    target_rate=rate))
+    return Opened(list(paths), imports=imports, rate=rate)
 
 
 class _SaveWaiter(QObject):
@@ -101,40 +137,69 @@ class ProjectFiles:
     def close_project(self) -> None:
         self.new_project()
 
+    def last_folder(self) -> str:
+        folder = self.settings.q.value(FOLDER_KEY, "")
+        return str(folder) if folder and Path(str(folder)).is_dir() else str(Path.home())
+
+    def remember_folder(self, path: str) -> None:
+        self.settings.q.setValue(FOLDER_KEY, str(Path(path).resolve().parent))
+
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open", self.settings.get("export/folder"),
-                                              f"{PROJECT_FILTER};;{AUDIO_FILTER};;All files (*)")
+        """File > Open: any supported file (a project, or audio as a new project)."""
+        path, _ = QFileDialog.getOpenFileName(self, "Open", self.last_folder(),
+                                              f"{SUPPORTED_FILTER};;{PROJECT_FILTER};;{AUDIO_FILTER};;All files (*)")
         if path:
+            self.remember_folder(path)
             self.open_paths([path])
 
     def import_dialog(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Import audio", "", f"{AUDIO_FILTER};;All files (*)")
+        """File > Import Audio (Ctrl+Shift+I): files become tracks of the current project."""
+        paths, _ = QFileDialog.getOpenFileNames(self, "Import audio", self.last_folder(),
+                                                f"{AUDIO_FILTER};;All files (*)")
         if paths:
+            self.remember_folder(paths[0])
             self.import_paths(paths)
 
-    def open_paths(self, paths: list[str]) -> None:
-        """Open a project file, or audio files as a new project."""
+    def open_paths(self, paths: list[str]) -> Job | None:
+        """Open a project file, or audio files as a new project.
+
+        The files are read first, in a job; only when that succeeded is the user asked
+        about unsaved changes and the project replaced. A file that cannot be read is
+        one message, and the open project stays as it was."""
         if not paths:
-            return
-        projects = [p for p in paths if p.lower().endswith(EXTENSION)]
-        if projects:
-            if not self.maybe_save(lambda: self.open_paths(paths)):
-                return
-            try:
-                project = load_project(projects[0])
-            except SeedwaveError as exc:
-                self.show_error(str(exc))
-                return
-            self.set_project(project, Path(projects[0]))
-            self.document.mark_saved()
-            self.settings.add_recent(str(Path(projects[0]).resolve()))
-            return
-        if self.project.tracks and not self.maybe_save(lambda: self.open_paths(paths)):
-            return
-        if self.project.tracks:
-            self.set_project(Project(), None, "New project")
-        for job in self.import_paths(paths):
-            job.setProperty("open", True)
+            return None
+        job = Job(f"Open {Path(paths[0]).name}", lambda ctx: read_for_open(list(paths), ctx), kind="import")
+        job.setProperty("open", True)
+        job.finished.connect(self._open_read)
+        job.failed.connect(self._import_failed)
+        job.cancelled.connect(self._import_cancelled)
+        self.jobs.submit(job)
+        return job
+
+    def _open_read(self, opened: Opened) -> None:
+        job = self.sender()
+        if self.maybe_save(lambda: self._replace_with(opened, job)):
+            self._replace_with(opened, job)
+        elif job is not None:
+            self.show_message(f"Open {Path(opened.paths[0]).name}: the current project was kept")
+            self.import_finished.emit(job)
+
+    def _replace_with(self, opened: Opened, job: Job | None) -> None:
+        """Swap the read project in (the old one is gone from here on)."""
+        first = Path(opened.paths[0])
+        if opened.project is not None:
+            self.set_project(opened.project, first)
+        else:
+            self.set_project(opened.new_project(), None, f"Open {first.name}")
+        self.document.mark_saved()  # opening a file is not a change: closing right away asks nothing
+        for p in opened.paths:
+            self.settings.add_recent(str(Path(p).resolve()))
+        for imp in opened.imports:
+            for w in imp.warnings:
+                self.show_message(w)
+            self._cache_aliases(imp)
+        if job is not None:
+            self.import_finished.emit(job)
 
     def import_paths(self, paths: list[str], at_cursor: bool = False) -> list[Job]:
         """Import audio files in the background; each becomes tracks (or a clip at the
@@ -184,25 +249,24 @@ class ProjectFiles:
             for seq, name in zip(imp.sequences, imp.names, strict=True):
                 new = edits.add_track(new, name, (Clip(seq, 0, name=name),))
         first_import = not project.tracks
-        opened = job is not None and bool(job.property("open"))
-        self.document.push(new, f"Open {path.name}" if opened else f"Import {path.name}")
-        if opened and not self.document.modified_since_open():
-            # Opening a file is not a change: closing right away asks nothing.
-            self.document.mark_saved()
+        self.document.push(new, f"Import {path.name}")
         if first_import:
             self.fit_project()
         for w in imp.warnings:
             self.show_message(w)
-        # Copy aliased audio into the cache in the background, so the project no
-        # longer depends on the source file.
+        self._cache_aliases(imp)
+        if job is not None:
+            self.import_finished.emit(job)
+
+    def _cache_aliases(self, imp: ImportedAudio) -> None:
+        """Copy aliased audio into the cache in the background, so the project no
+        longer depends on the source file."""
         blocks = imp.blocks()
         if any(b.backing.describe()["kind"] == "alias" for b in blocks):
             def cache(ctx: TaskContext, blocks=blocks) -> None:
                 default_store().cache_aliases(blocks, ctx)
 
-            self.jobs.run(f"Cache {path.name}", cache, kind="cache")
-        if job is not None:
-            self.import_finished.emit(job)
+            self.jobs.run(f"Cache {Path(imp.info.path).name}", cache, kind="cache")
 
     def _import_failed(self, message: str) -> None:
         job = self.sender()
