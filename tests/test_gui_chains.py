@@ -255,7 +255,7 @@ def test_file_batch_runs_a_chain_over_a_folder_with_a_bad_file(qtbot, window, tm
     dlg = w.batch_dialog
     assert dlg is not None and dlg.isVisible()
     dlg.refresh_chains(select_current=True)
-    assert dlg.chain.currentData() == ("current", "")
+    assert dlg.chain.currentData() == "current:"
     dlg.add_inputs([str(src)])
     out = tmp_path / "out"
     dlg.out_dir.setText(str(out))

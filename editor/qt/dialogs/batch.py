@@ -246,20 +246,20 @@ class BatchDialog(QDialog):
         self.chain.clear()
         panel = getattr(self.w, "chain_panel", None)
         if panel is not None and panel.spec.chain:
-            self.chain.addItem(f"Current chain: {panel.spec.title} ({len(panel.spec.chain)} steps)", ("current", ""))
+            self.chain.addItem(f"Current chain: {panel.spec.title} ({len(panel.spec.chain)} steps)", "current:")
         for path, spec in list_saved_chains():
             if isinstance(spec, ChainSpec):
-                self.chain.addItem(f"Saved chain: {spec.name or path.stem}", ("saved", str(path)))
+                self.chain.addItem(f"Saved chain: {spec.name or path.stem}", f"saved:{path}")
         for path in self._files:
-            self.chain.addItem(f"Chain file: {Path(path).name}", ("file", path))
+            self.chain.addItem(f"Chain file: {Path(path).name}", f"file:{path}")
         for cls in sorted(self.w.registry.classes(), key=lambda k: k.title.casefold()):
             if not cls.outputs:
-                self.chain.addItem(f"Effect: {cls.title} (default parameters)", ("effect", cls.id))
+                self.chain.addItem(f"Effect: {cls.title} (default parameters)", f"effect:{cls.id}")
         i = 0 if select_current else self.chain.findData(keep)
         self.chain.setCurrentIndex(max(0, i))
 
     def select_chain(self, kind: str, value: str = "") -> None:
-        i = self.chain.findData((kind, value))
+        i = self.chain.findData(f"{kind}:{value}")
         if i < 0:
             raise KeyError((kind, value))
         self.chain.setCurrentIndex(i)
@@ -280,7 +280,7 @@ class BatchDialog(QDialog):
         self.summary.setText("")
 
     def chosen_spec(self) -> ChainSpec:
-        kind, value = self.chain.currentData() or ("", "")
+        kind, _, value = str(self.chain.currentData() or "").partition(":")
         if kind == "current":
             spec = self.w.chain_panel.spec
         elif kind in ("saved", "file"):
