@@ -44,11 +44,19 @@ def _segment(x: np.ndarray, a: int, b: int) -> np.ndarray:
 
 def stft_frames(x: np.ndarray, grid: StftGrid, k0: int, k1: int) -> np.ndarray:
     """Complex STFT of planar ``x`` on frames ``[k0, k1)``: shape (channels, k1 - k0, bins)."""
+    from scipy.fft import rfft
+
     a, b = frame_span(grid, k0, k1)
-    seg = _segment(np.asarray(x), a, b)
-    idx = np.arange(k1 - k0)[:, None] * grid.hop + np.arange(grid.n_fft)[None, :]
-    frames = seg[:, idx] * _window(grid.n_fft)
-    return np.fft.rfft(frames, axis=-1).astype(np.complex64)
+    seg = _segment(np.asarray(x), a, b).astype(np.float32)
+    out = np.empty((seg.shape[0], k1 - k0, grid.n_bins), np.complex64)
+    win = _window(grid.n_fft).astype(np.float32)
+    step = max(1, (1 << 22) // grid.n_fft)  # frames per FFT call: bounded memory for long spans
+    for i in range(0, k1 - k0, step):
+        j = min(k1 - k0, i + step)
+        view = np.lib.stride_tricks.sliding_window_view(seg[:, i * grid.hop:(j - 1) * grid.hop + grid.n_fft],
+                                                        grid.n_fft, axis=-1)[:, ::grid.hop]
+        out[:, i:j] = rfft(view * win, axis=-1)
+    return out
 
 
 def _window_power(grid: StftGrid, n_total: int, a: int, b: int) -> np.ndarray:
