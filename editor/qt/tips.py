@@ -1,4 +1,7 @@
-"""First-run tips: a short tour in a card over the bottom-right corner of the timeline.
+"""First-run tips: a short tour in a banner above the timeline.
+
+The banner takes its own row of the window (the timeline gets shorter while it is
+open), so it covers nothing: no track, clip or button is hidden under it.
 
 Shown by ``window.tips_panel.open()`` (the first start calls it, see ``app._first_run``)
 and from Help > Tips. Not modal: the user can play and edit while it is open;
@@ -9,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 TIPS: tuple[tuple[str, str], ...] = (
     ("Welcome to Seedwave",
@@ -36,13 +39,12 @@ TIPS: tuple[tuple[str, str], ...] = (
      "<b>Help &gt; Tips</b> brings this tour back. <b>Edit &gt; Settings</b> (<b>Ctrl+,</b>) chooses "
      "the audio device, the AI device and the theme."),
 )
-MARGIN = 24  # clear of the timeline's scroll bars
 
 
 class TipsPanel(QFrame):
-    """The tour card: title, text, step counter, Back / Next / Close."""
+    """The tour banner: title and text, then step counter, Back / Next / Close on the right."""
 
-    def __init__(self, host: QWidget, tips: tuple[tuple[str, str], ...] = TIPS) -> None:
+    def __init__(self, host: QWidget | None = None, tips: tuple[tuple[str, str], ...] = TIPS) -> None:
         super().__init__(host)
         self.tips = tips
         self.index = 0
@@ -53,9 +55,11 @@ class TipsPanel(QFrame):
         self.setStyleSheet(
             "#TipsPanel { background: palette(window); border: 1px solid palette(highlight); border-radius: 8px; }"
         )
-        self.setFixedWidth(380)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(14, 12, 14, 10)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(14, 8, 14, 8)
+        lay = QVBoxLayout()
+        outer.addLayout(lay, 1)
         self.title = QLabel()
         self.title.setAccessibleName("Tip title")
         self.title.setStyleSheet("font-weight: bold; font-size: 14px;")
@@ -66,6 +70,7 @@ class TipsPanel(QFrame):
         lay.addWidget(self.title)
         lay.addWidget(self.text)
         row = QHBoxLayout()
+        row.setAlignment(Qt.AlignmentFlag.AlignBottom)
         self.counter = QLabel()
         self.counter.setAccessibleName("Tip number")
         row.addWidget(self.counter, 1)
@@ -80,11 +85,10 @@ class TipsPanel(QFrame):
         for b in (self.back, self.next, self.close_button):
             b.setFocusPolicy(Qt.FocusPolicy.TabFocus)
             row.addWidget(b)
-        lay.addLayout(row)
+        outer.addLayout(row)
         esc = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         esc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         esc.activated.connect(self.dismiss)
-        host.installEventFilter(self)
         self.hide()
         self.show_tip(0)
 
@@ -97,8 +101,6 @@ class TipsPanel(QFrame):
         self.back.setEnabled(self.index > 0)
         last = self.index == len(self.tips) - 1
         self.next.setText("Done" if last else "Next")
-        self.adjustSize()
-        self._place()
 
     def _next(self) -> None:
         if self.index >= len(self.tips) - 1:
@@ -109,28 +111,16 @@ class TipsPanel(QFrame):
     def open(self, index: int = 0) -> None:
         self.show_tip(index)
         self.show()
-        self.raise_()
-        self._place()
 
     def dismiss(self) -> None:
         self.hide()
 
-    def _place(self) -> None:
-        host = self.parentWidget()
-        if host is None:
-            return
-        self.adjustSize()
-        self.move(max(0, host.width() - self.width() - MARGIN), max(0, host.height() - self.height() - MARGIN))
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
-        if event.type() == QEvent.Type.Resize and self.isVisible():
-            self._place()
-        return False
-
 
 def install(window: Any) -> None:
     """``window.tips_panel`` (opened on the first start) and Help > Tips."""
-    panel = TipsPanel(window.timeline)  # over the tracks, clear of the selection bar
+    panel = TipsPanel()
+    # A row of its own above the timeline: it pushes the tracks down instead of covering them.
+    window.centralWidget().layout().insertWidget(0, panel)
     window.tips_panel = panel
     window.act_tips = window.action("&Tips", lambda: panel.open(0), None, "A short tour of Seedwave")
     menu = window.menu_help
