@@ -363,7 +363,8 @@ class Lanes(QWidget):
                 wave_col = QColor(colour).lighter(150)
                 draw_clip_waveform(p, wave_rect.intersected(visible), self.peaks, clip.audio, clip.offset,
                                    clip.offset + clip.length, audio_x0, st.fpp, wave_col,
-                                   10 ** (clip.gain_db / 20), disp.db)
+                                   10 ** (clip.gain_db / 20), disp.db,
+                                   envelope=clip if (clip.fade_in or clip.fade_out) else None)
                 p.restore()
             p.save()
             p.setClipRect(body.intersected(visible))

@@ -36,6 +36,7 @@ from ...core import edits
 from ...core.model import FadeShape, Project, Track
 from ..document import Document
 from . import drags
+from .axes import AxisOverlay
 from .clip_menu import build_clip_menu
 from .handles import RESIZE_PX
 from .lanes import Lanes
@@ -234,6 +235,7 @@ class TimelineView(QWidget):
         self.header_area = QWidget()
         self.header_area.setFixedWidth(HEADER_WIDTH)
         self.lanes = Lanes(state)
+        self.axes = AxisOverlay(self.lanes)  # amplitude and Hz scales at the lanes' left edge
         self.hbar = QScrollBar(Qt.Orientation.Horizontal)
         self.hbar.setAccessibleName("Scroll time")
         self.vbar = QScrollBar(Qt.Orientation.Vertical)

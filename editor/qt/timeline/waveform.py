@@ -18,6 +18,8 @@ from pyqtgraph.functions import arrayToQPath
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QColor, QPainter, QPen
 
+from ...core.fades import fade_in_gain, fade_out_gain
+from ...core.model import Clip
 from ...core.sequence import AudioSeq
 
 TILE = 256
@@ -75,6 +77,20 @@ def _scale(values: np.ndarray, db: bool, db_range: float) -> np.ndarray:
     return np.sign(values) * np.clip((d + db_range) / db_range, 0.0, 1.0)
 
 
+def clip_fade_gains(clip: Clip, audio_frames: np.ndarray) -> np.ndarray:
+    """The gain the clip's fades give at (fractional) frames of its audio: the curve the
+    renderer applies (:func:`editor.engine.renderer.clip_envelope`), at any points."""
+    tl = clip.position + (np.asarray(audio_frames, dtype=np.float64) - clip.offset)
+    g = np.ones(tl.shape, np.float32)
+    if clip.fade_in:
+        start = clip.position - clip.fade_in_offset
+        g *= fade_in_gain(clip.fade_in_shape, (tl - start + 0.5) / clip.fade_in)
+    if clip.fade_out:
+        start = clip.end + clip.fade_out_offset - clip.fade_out
+        g *= fade_out_gain(clip.fade_out_shape, (tl - start + 0.5) / clip.fade_out)
+    return g
+
+
 def draw_clip_waveform(
     painter: QPainter,
     rect: QRectF,
@@ -88,12 +104,14 @@ def draw_clip_waveform(
     gain: float = 1.0,
     db: bool = False,
     db_range: float = 60.0,
+    envelope: Clip | None = None,
 ) -> None:
     """Draw frames [audio_start, audio_stop) of ``audio`` into ``rect``.
 
     ``x_of_audio0`` is the x position of audio frame 0, so frame f is at
     ``x_of_audio0 + f / fpp``. Only the part inside ``rect`` is drawn. Stereo
-    gets two rows. Samples at or beyond full scale are marked red.
+    gets two rows. Samples at or beyond full scale are marked red. ``envelope``: a
+    clip whose fades scale the drawing as they scale the sound.
     """
     ch = audio.channels
     row_h = rect.height() / ch
@@ -108,6 +126,8 @@ def draw_clip_waveform(
     clip_pen.setCosmetic(True)
     if fpp < 1.0:
         data = audio.read(left_f, right_f) * gain
+        if envelope is not None:
+            data = data * clip_fade_gains(envelope, np.arange(left_f, right_f))
         xs = x_of_audio0 + (np.arange(left_f, right_f) + 0.5) / fpp
         for c in range(ch):
             mid = rect.top() + row_h * (c + 0.5)
@@ -125,6 +145,9 @@ def draw_clip_waveform(
         mins, maxs = mins * gain, maxs * gain
         if gain < 0:
             mins, maxs = maxs, mins
+    if envelope is not None and (envelope.fade_in or envelope.fade_out):
+        env = clip_fade_gains(envelope, (np.arange(c0, c1) + 0.5) * fpp)
+        mins, maxs = mins * env, maxs * env
     xs = x_of_audio0 + np.arange(c0, c1) + 0.5
     keep = (xs >= rect.left() - 1) & (xs <= rect.right() + 1)
     xs = xs[keep]
