@@ -50,6 +50,7 @@ from .document import Document
 from .edit_commands import CommandRules, EditCommands
 from .effect_apply import EffectController
 from .host import QtHost, make_action
+from .layouts import DockScroll
 from .panels.history import HistoryPanel
 from .plugin_ui import PluginUi
 from .project_files import AUDIO_FILTER, PROJECT_FILTER, ProjectFiles
@@ -167,6 +168,7 @@ class MainWindow(ProjectFiles, EditCommands, Transport, QMainWindow):
         self._install_parts()
         self.plugin_ui = PluginUi(self, self.host, self.host.plugins)
         self.plugin_ui.install()
+        self._install_access()
         if self.registry.errors:  # a plugin whose panel or command failed: the effects list says so
             self.effect_panel.populate()
             self.show_message(f"{len(self.registry.errors)} plugin(s) failed to load; see Help > Plugins")
@@ -219,10 +221,13 @@ class MainWindow(ProjectFiles, EditCommands, Transport, QMainWindow):
                 fn()
 
     def add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
-        """Add a panel as a dock (later issues add mixer, effects, jobs...)."""
+        """Add a panel as a dock (built-in panels and plugins' alike).
+
+        The panel sits in a scroll area: a panel taller than its dock (a growing job
+        list, a long form) scrolls inside it, and never makes the window grow."""
         dock = QDockWidget(title, self)
         dock.setObjectName(title.replace(" ", "") + "Dock")
-        dock.setWidget(widget)
+        dock.setWidget(DockScroll(widget, f"{dock.objectName()}Scroll"))
         dock.setAccessibleName(f"{title} panel")
         self.addDockWidget(area, dock)
         if hasattr(self, "menu_panels"):
@@ -241,6 +246,7 @@ class MainWindow(ProjectFiles, EditCommands, Transport, QMainWindow):
         """The window's built-in panels and menus; each names the menu or dock it joins."""
         from .dialogs import settings as settings_page
         from .help import install as install_help
+        from .layouts import install as install_layouts
         from .panels import effects as effects_panel
         from .panels import mixer
         from .recording import install as install_recording
@@ -253,6 +259,7 @@ class MainWindow(ProjectFiles, EditCommands, Transport, QMainWindow):
         install_help(self)
         install_tips(self)
         settings_page.install(self)
+        install_layouts(self)
         install_recording(self)
         self.host.ui.register_panel("history", self.history_panel, self.history_dock)
         self.host.ui.register_panel("mixer", self.mixer, self.mixer_dock)
@@ -260,6 +267,16 @@ class MainWindow(ProjectFiles, EditCommands, Transport, QMainWindow):
         self.host.ui.register_panel("jobs", self.jobs_panel, self.jobs_dock)
         self.act_plugins = self.action("&Plugins…", self.show_plugins, None, "Installed plugins and their problems")
         self.menu_help.insertAction(self.act_about, self.act_plugins)
+
+    def _install_access(self) -> None:
+        """Keyboard paths, names for every control, and spoken job progress (see accessibility.py)."""
+        from .accessibility import JobAnnouncer
+        from .accessibility import install as install_accessibility
+        from .keyboard import install as install_keyboard
+
+        self.keys = install_keyboard(self)
+        self.job_announcer = JobAnnouncer(self.jobs, self.status_jobs, self.show_message, self)
+        install_accessibility(self)
 
     def open_models_dialog(self) -> None:
         from .panels.effects import open_models_dialog

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -108,8 +109,11 @@ class FillPanel(QWidget):
         self.list = QListWidget()
         self.list.setAccessibleName("Take list")
         self.list.setToolTip("Select a row to hear it; while the preview plays, the sound switches at the playhead")
+        self.list.setAccessibleDescription("Up and Down choose a take, Enter applies it")
         self.list.currentRowChanged.connect(self._row_changed)
         self.list.itemDoubleClicked.connect(lambda _i: self.s.play())
+        for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):  # Enter on the list applies the chosen take
+            QShortcut(QKeySequence(key), self.list, self._apply_from_list, context=Qt.ShortcutContext.WidgetShortcut)
         lay.addWidget(self.list, 1)
 
         arow = QHBoxLayout()
@@ -129,6 +133,7 @@ class FillPanel(QWidget):
         self.apply_button = QPushButton("Apply")
         self.apply_button.setAccessibleName("Apply take")
         self.apply_button.setDefault(True)
+        self.apply_button.setToolTip("Apply the chosen take as one undo step (Enter in the take list)")
         self.apply_button.clicked.connect(lambda: self.s.apply())
         for wdg in (self.play_button, self.ab_button, self.loop_box):
             arow.addWidget(wdg)
@@ -376,6 +381,10 @@ class FillPanel(QWidget):
             if auto.get("fallback"):
                 text += "; too little material to match, so it interpolated"
         return text
+
+    def _apply_from_list(self) -> None:
+        if self.apply_button.isEnabled():
+            self.apply_button.click()
 
     def _row_changed(self, row: int) -> None:
         if row >= 0:
