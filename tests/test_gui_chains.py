@@ -266,8 +266,10 @@ def test_file_batch_runs_a_chain_over_a_folder_with_a_bad_file(qtbot, window, tm
     assert job is not None and not dlg.run_button.isEnabled() and dlg.cancel_button.isEnabled()
     wait_until(qtbot, lambda: dlg.report is not None, 60)
     assert job.state is JobState.DONE
-    keys = {dlg.table.item(r, 0).text(): r for r in range(dlg.table.rowCount())}
-    assert len(keys) == 4
+    keys = dict(dlg.rows)  # input path -> row
+    assert len(keys) == 4 == dlg.table.rowCount()
+    shown = sorted(dlg.table.item(r, 0).text() for r in range(dlg.table.rowCount()))
+    assert shown == sorted(["in/broken.wav", *(f"in/{rel}" for rel in names)])
     for rel in names:
         key = next(k for k in keys if k.endswith(rel))
         assert dlg.status_of(key) == "done"

@@ -90,6 +90,13 @@ class InputList(QListWidget):
             e.acceptProposedAction()
 
 
+def _buddy(text: str, widget: QWidget) -> QLabel:
+    """A label whose Alt+letter moves the focus to ``widget``."""
+    label = QLabel(text)
+    label.setBuddy(widget)
+    return label
+
+
 class BatchDialog(QDialog):
     """File > Batch… (non-modal; kept by the window so a running batch stays visible)."""
 
@@ -121,7 +128,7 @@ class BatchDialog(QDialog):
         self.chain_file_button.setAccessibleName("Choose a chain file")
         self.chain_file_button.clicked.connect(lambda: self.pick_chain_file())
         crow.addWidget(self.chain_file_button)
-        form.addRow("&Run:", crow)
+        form.addRow(_buddy("C&hain or effect:", self.chain), crow)
 
         irow = QHBoxLayout()
         self.inputs = InputList()
@@ -144,7 +151,7 @@ class BatchDialog(QDialog):
             ibuttons.addWidget(b)
         ibuttons.addStretch(1)
         irow.addLayout(ibuttons)
-        form.addRow("&Inputs:", irow)
+        form.addRow(_buddy("&Inputs:", self.inputs), irow)
 
         orow = QHBoxLayout()
         self.out_dir = QLineEdit()
@@ -155,7 +162,7 @@ class BatchDialog(QDialog):
         self.out_browse.clicked.connect(self._out_dialog)
         orow.addWidget(self.out_dir, 1)
         orow.addWidget(self.out_browse)
-        form.addRow("O&utput folder:", orow)
+        form.addRow(_buddy("O&utput folder:", self.out_dir), orow)
 
         srow = QHBoxLayout()
         cores = os.cpu_count() or 1
@@ -170,10 +177,10 @@ class BatchDialog(QDialog):
         self.out_format.addItem("As the chain says", None)
         for f in OUTPUT_FORMATS:
             self.out_format.addItem(FORMATS[f].title if f in FORMATS else f.upper(), f)
-        srow.addWidget(QLabel("Workers:"))
+        srow.addWidget(_buddy("&Workers:", self.workers))
         srow.addWidget(self.workers)
         srow.addSpacing(12)
-        srow.addWidget(QLabel("Format:"))
+        srow.addWidget(_buddy("Forma&t:", self.out_format))
         srow.addWidget(self.out_format, 1)
         form.addRow("", srow)
         lay.addLayout(form)
@@ -185,7 +192,11 @@ class BatchDialog(QDialog):
         self.table.verticalHeader().setVisible(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         lay.addWidget(self.table, 1)
 
         self.progress = QProgressBar()
@@ -210,7 +221,7 @@ class BatchDialog(QDialog):
         self.report_label = QLabel("")
         self.report_label.setAccessibleName("Report file")
         self.report_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.open_report_button = QPushButton("Open Output &Folder")
+        self.open_report_button = QPushButton("Open Output Fol&der")
         self.open_report_button.setAccessibleName("Open the output folder")
         self.open_report_button.setToolTip("Show the outputs and the report file in the file manager")
         self.open_report_button.clicked.connect(self.open_output_folder)
@@ -407,10 +418,19 @@ class BatchDialog(QDialog):
             self.table.insertRow(row)
             for col in range(len(COLUMNS)):
                 self.table.setItem(row, col, QTableWidgetItem(""))
-            self.table.item(row, 0).setText(key)
+            self.table.item(row, 0).setText(self._short(key))
             self.table.item(row, 0).setToolTip(key)
             self.rows[key] = row
         return row
+
+    def _short(self, key: str) -> str:
+        """An input as the table shows it: from its folder's name on (the full path in the tooltip)."""
+        path = Path(key)
+        for root in self.input_paths():
+            r = Path(root)
+            if r.is_dir() and path.is_relative_to(r):
+                return str(Path(r.name) / path.relative_to(r))
+        return path.name
 
     def _set(self, key: str, status: str, seconds: str = "", problem: str = "") -> None:
         row = self._row(key)

@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
-    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QInputDialog,
@@ -74,8 +73,8 @@ from ..job_relay import JobRelay
 from .effects import SCOPE_ITEMS, SCOPE_TIP
 
 CHAIN_FILTER = f"Seedwave chains (*{SUFFIX});;All files (*)"
-BITS_ITEMS = (("As input", None), ("16-bit", 16), ("24-bit", 24), ("32-bit", 32), ("32-bit float", "float"))
-RATE_ITEMS = (("As input", None), ("44100 Hz", 44100), ("48000 Hz", 48000), ("88200 Hz", 88200),
+BITS_ITEMS = (("Bit depth as input", None), ("16-bit", 16), ("24-bit", 24), ("32-bit", 32), ("32-bit float", "float"))
+RATE_ITEMS = (("Rate as input", None), ("44100 Hz", 44100), ("48000 Hz", 48000), ("88200 Hz", 88200),
               ("96000 Hz", 96000))
 
 
@@ -98,12 +97,17 @@ class ChainPanel(QWidget):
         lay.setContentsMargins(2, 2, 2, 2)
 
         # -- file row ------------------------------------------------------------------------------
-        frow = QHBoxLayout()
+        nrow = QHBoxLayout()
         self.name_edit = QLineEdit()
         self.name_edit.setPlaceholderText("Chain name")
         self.name_edit.setAccessibleName("Chain name")
         self.name_edit.textEdited.connect(self._renamed)
-        frow.addWidget(self.name_edit, 1)
+        name_label = QLabel("&Name:")
+        name_label.setBuddy(self.name_edit)
+        nrow.addWidget(name_label)
+        nrow.addWidget(self.name_edit, 1)
+        lay.addLayout(nrow)
+        frow = QHBoxLayout()
         self.new_button = self._tool("New", "New chain", "Start an empty chain", self.new_chain)
         self.open_button = self._tool("Open…", "Open chain file", "Open a chain file", lambda: self.open_file())
         self.save_button = self._tool("Save", "Save chain",
@@ -116,6 +120,7 @@ class ChainPanel(QWidget):
         self.save_as_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         for b in (self.new_button, self.open_button, self.save_button, self.save_as_button):
             frow.addWidget(b)
+        frow.addStretch(1)
         lay.addLayout(frow)
 
         split = QSplitter(Qt.Orientation.Vertical)
@@ -129,6 +134,7 @@ class ChainPanel(QWidget):
         self.saved.setAccessibleName("Saved chains")
         self.saved.setToolTip("Double-click or press Enter to load a saved chain")
         self.saved.itemActivated.connect(lambda item: self.load_saved(item.data(Qt.ItemDataRole.UserRole)))
+        self.saved.setMinimumHeight(48)
         sl.addWidget(self.saved)
         split.addWidget(saved_box)
 
@@ -194,15 +200,16 @@ class ChainPanel(QWidget):
         split.addWidget(step_box)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 2)
-        split.setStretchFactor(2, 3)
+        split.setStretchFactor(2, 4)
+        split.setSizes([70, 140, 320])
 
         # -- output -----------------------------------------------------------------------------------------
-        out_box = QGroupBox("Output (batch)")
-        ol = QFormLayout(out_box)
+        out_box = QGroupBox("Output of a batch run")
+        ol = QHBoxLayout(out_box)
         ol.setContentsMargins(4, 4, 4, 4)
         self.out_format = QComboBox()
         self.out_format.setAccessibleName("Output format")
-        self.out_format.addItem("As input", None)
+        self.out_format.addItem("Format as input", None)
         for f in OUTPUT_FORMATS:
             self.out_format.addItem(f.upper(), f)
         self.out_bits = QComboBox()
@@ -215,9 +222,11 @@ class ChainPanel(QWidget):
             self.out_rate.addItem(text, v)
         for combo in (self.out_format, self.out_bits, self.out_rate):
             combo.activated.connect(self._output_changed)
-        ol.addRow("Format:", self.out_format)
-        ol.addRow("Bit depth:", self.out_bits)
-        ol.addRow("Sample rate:", self.out_rate)
+        self.out_format.setToolTip("Format of the files a batch run writes")
+        self.out_bits.setToolTip("Bit depth of the files a batch run writes (lossy formats have none)")
+        self.out_rate.setToolTip("Sample rate of the files a batch run writes")
+        for combo in (self.out_format, self.out_bits, self.out_rate):
+            ol.addWidget(combo, 1)
         lay.addWidget(out_box)
 
         # -- apply ----------------------------------------------------------------------------------------------
