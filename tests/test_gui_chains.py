@@ -317,3 +317,28 @@ def test_file_batch_cancel_stops_the_run_and_still_writes_the_report(qtbot, wind
     assert report.report_path is not None and report.report_path.is_file()
     outputs = [p for p in (tmp_path / "out").rglob("*.wav")]
     assert len(outputs) == done  # no half files left by the cancelled ones
+
+
+def test_preview_processes_a_few_seconds_without_touching_the_document(qtbot, window, store):
+    w = window
+    _load(qtbot, w, store, seconds=3.0)
+    project0 = w.project
+    n = len(w.document.history.entries)
+    chains = w.chain_panel
+    chains.add_step("lowpass", {"cutoff": 500.0})
+    w.state.set_selection(RATE // 2, 2 * RATE, (project0.tracks[0].id,))
+    qtbot.mouseClick(chains.preview_button, Qt.MouseButton.LeftButton)
+    job = chains.preview_job
+    assert job is not None and job.kind == "preview" and chains.preview_button.text() == "Stop Preview"
+    wait_until(qtbot, lambda: chains.preview_job is None, 30)
+    assert job.state is JobState.DONE
+    processed = job.result
+    got = processed.tracks[0].clips[0].audio
+    assert not np.allclose(got.read(RATE, RATE + 1000), project0.tracks[0].clips[0].audio.read(RATE, RATE + 1000))
+    assert w.project is project0 and len(w.document.history.entries) == n  # only heard, never applied
+    if w.player.available:
+        assert w.audition.is_playing("chains")
+    else:
+        assert "no audio output" in w.statusBar().currentMessage()
+    qtbot.mouseClick(chains.preview_button, Qt.MouseButton.LeftButton)
+    assert not w.audition.is_playing("chains") and chains.preview_button.text() == "Preview"

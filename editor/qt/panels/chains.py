@@ -66,8 +66,8 @@ from ...effects.chainfile import (
     spec_from_inserts,
 )
 from ...host.widgets.param_form import ParamForm
-from ...jobs.chain_apply import apply_chain_in_place, chain_label
-from ...jobs.effect_job import track_ids_of
+from ...jobs.chain_apply import apply_chain_in_place, chain_label, process_parts_chain
+from ...jobs.effect_job import apply_in_place, track_ids_of
 from ...jobs.runner import Job
 from ..job_relay import JobRelay
 from .effects import SCOPE_ITEMS, SCOPE_TIP
@@ -76,6 +76,16 @@ CHAIN_FILTER = f"Seedwave chains (*{SUFFIX});;All files (*)"
 BITS_ITEMS = (("Bit depth as input", None), ("16-bit", 16), ("24-bit", 24), ("32-bit", 32), ("32-bit float", "float"))
 RATE_ITEMS = (("Rate as input", None), ("44100 Hz", 44100), ("48000 Hz", 48000), ("88200 Hz", 88200),
               ("96000 Hz", 96000))
+
+PREVIEW_OWNER = "chains"  # this panel's name in the audition service
+PREVIEW_SECONDS = 6.0
+
+
+class _Seconds:
+    """What :meth:`EffectController.preview_parts` reads of an effect: how long a preview is."""
+
+    def __init__(self, seconds: float) -> None:
+        self.preview_seconds = seconds
 
 
 class ChainPanel(QWidget):
@@ -256,11 +266,19 @@ class ChainPanel(QWidget):
         self.apply_button.setAccessibleName("Apply chain")
         self.apply_button.setToolTip("Run every step on the chosen audio: one undo step")
         self.apply_button.clicked.connect(lambda: self.apply())
+        self.preview_button = QPushButton("Preview")
+        self.preview_button.setAccessibleName("Preview chain")
+        self.preview_button.setToolTip("Process a few seconds of the selection (or around the cursor) "
+                                       "with the whole chain and play them in a loop")
+        self.preview_button.clicked.connect(self.toggle_preview)
         crow.addWidget(self.status, 1)
+        crow.addWidget(self.preview_button)
         crow.addWidget(self.cancel_button)
         crow.addWidget(self.apply_button)
         lay.addLayout(crow)
 
+        self.preview_job: Job | None = None
+        self.w.audition.state_changed.connect(self._preview_state)  # "Stop Preview" reverts when playback ends
         self.refresh_saved()
         self._show()
 
@@ -572,6 +590,7 @@ class ChainPanel(QWidget):
             w.show_message("Select a time range, a clip or a track with audio first")
             return None
         w.effects.stop_preview()
+        self.stop_preview()
         policy = w.host.models.device_policy()
         models = w.host.models.manager()
         gpu = any(w.host.models.uses_gpu_slot(s.effect) for s in steps if not s.step.bypass)
@@ -590,6 +609,73 @@ class ChainPanel(QWidget):
         self.status.setText(f"Running {job.title}…")
         self.status.setStyleSheet("")
         return job
+
+    # -- preview -------------------------------------------------------------------------------------------
+    def toggle_preview(self) -> Job | None:
+        """Start a preview, or stop the one processing or playing."""
+        w = self.w
+        if self.preview_job is not None or w.audition.is_playing(PREVIEW_OWNER):
+            self.stop_preview()
+            return None
+        if not self.spec.chain.active:
+            w.show_message("The chain has no active steps to preview")
+            return None
+        try:
+            steps = resolve(self.spec)
+        except SeedwaveError as exc:
+            w.show_error(str(exc))
+            return None
+        seconds = max([s.effect.preview_seconds for s in steps if not s.is_loudness] or [PREVIEW_SECONDS])
+        parts, start, stop = w.effects.preview_parts(_Seconds(seconds), self.scope.currentData())
+        if not parts:
+            w.show_message("Nothing to preview here: put the cursor or a selection on audio")
+            return None
+        w.effects.stop_preview()
+        original = w.project
+        policy, models = w.host.models.device_policy(), w.host.models.manager()
+        gpu = any(w.host.models.uses_gpu_slot(s.effect) for s in steps if not s.step.bypass)
+
+        def work(ctx: TaskContext) -> Project:
+            return apply_in_place(original, process_parts_chain(original, parts, steps, ctx, policy, models))
+
+        job = Job(f"Preview {chain_label(self.spec)}", work, gpu=gpu, kind="preview")
+        self.preview_job = job
+
+        def ok(processed: Project) -> None:
+            if self.preview_job is job:
+                self.preview_job = None
+                if not w.player.available:
+                    w.show_message(f"Preview ready, but there is no audio output: {w.player.reason}")
+                else:
+                    w.audition.play(PREVIEW_OWNER, processed, start, stop, loop=True, variant="processed")
+            self._preview_state()
+
+        def fail(message: str) -> None:
+            if self.preview_job is job:
+                self.preview_job = None
+            w.show_error(f"Preview of the chain: {message}")
+            self._preview_state()
+
+        def cancelled() -> None:
+            if self.preview_job is job:
+                self.preview_job = None
+            self._preview_state()
+
+        JobRelay(self, job, ok, fail, cancelled, w.show_message)
+        w.jobs.submit(job)
+        self._preview_state()
+        return job
+
+    def stop_preview(self) -> None:
+        if self.preview_job is not None:
+            self.preview_job.cancel()
+            self.preview_job = None
+        self.w.audition.stop(PREVIEW_OWNER)
+        self._preview_state()
+
+    def _preview_state(self, *_a: Any) -> None:
+        busy = self.preview_job is not None or self.w.audition.is_playing(PREVIEW_OWNER)
+        self.preview_button.setText("Stop Preview" if busy else "Preview")
 
     def cancel(self) -> None:
         if self._running():
