@@ -207,6 +207,107 @@ def test_the_denoise_control_has_one_name(qtbot, window):
     assert not any("Reduction limit" in t for t in labels)
 
 
+# --------------------------------------------------------------------------- layout
+
+
+@pytest.fixture
+def big_window(qtbot):
+    """The real window at the size of the report: 1280x800."""
+    from .gui_helpers import close_window, make_window
+
+    w = make_window(qtbot)
+    w.resize(1280, 800)
+    qtbot.wait(50)
+    yield w
+    close_window(w)
+
+
+def test_docks_never_resize_the_window(qtbot, big_window):
+    from PySide6.QtWidgets import QLabel
+
+    w = big_window
+    assert (w.width(), w.height()) == (1280, 800)
+    # A job list (or any panel) growing far past its dock scrolls inside the dock.
+    lay = w.jobs_panel.layout()
+    for i in range(60):
+        lay.addWidget(QLabel(f"Job {i}: Denoise speech.wav, 10 s left"))
+    w.jobs_dock.show()
+    w.jobs_dock.raise_()
+    qtbot.wait(50)
+    assert (w.width(), w.height()) == (1280, 800)
+    for preset in ("mix", "repair", "edit", "compact"):
+        w.layouts.apply(preset)
+        qtbot.wait(20)
+        assert (w.width(), w.height()) == (1280, 800), preset
+
+
+def test_layout_presets_and_quick_collapse(qtbot, big_window):
+    w = big_window
+    lay = w.layouts
+    lay.apply("mix")
+    assert w.mixer_dock.isVisible() and not w.effects_dock.isVisible()
+    lay.apply("edit")
+    assert not w.mixer_dock.isVisible() and w.effects_dock.isVisible() and w.history_dock.isVisible()
+    # Ctrl+Alt+M brings the mixer back and collapses it again; Ctrl+Alt+P collapses the effect
+    # column and restores it.
+    ca = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+    shortcut(qtbot, w, Qt.Key.Key_M, ca)
+    assert w.mixer_dock.isVisible()
+    shortcut(qtbot, w, Qt.Key.Key_M, ca)
+    assert not w.mixer_dock.isVisible()
+    shortcut(qtbot, w, Qt.Key.Key_P, ca)
+    assert not w.effects_dock.isVisible() and not w.history_dock.isVisible()
+    shortcut(qtbot, w, Qt.Key.Key_P, ca)
+    assert w.effects_dock.isVisible() and w.history_dock.isVisible()
+    # The menu lists the presets.
+    titles = [a.text().replace("&", "") for a in lay.menu.actions()]
+    assert {"Edit", "Mix", "Repair", "Compact"} <= set(titles)
+    # A preset the user arranged and saved comes back as saved (QMainWindow.saveState).
+    lay.apply("repair")
+    w.history_dock.hide()
+    lay.save_current()
+    lay.apply("edit")
+    assert w.history_dock.isVisible()
+    lay.apply("repair")
+    assert not w.history_dock.isVisible() and w.effects_dock.isVisible()
+    lay.reset_presets()
+    lay.apply("repair")
+    assert w.history_dock.isVisible()
+
+
+def test_compact_layout_fits_more_tracks(qtbot, big_window):
+    w = big_window
+    _load(w, _project(9, seconds=1.0))
+    lanes = w.timeline.lanes
+    w.layouts.apply("edit")
+    qtbot.wait(20)
+    edit_rows = sum(1 for _t, top, h in lanes.track_rows() if top + h <= lanes.height())
+    w.layouts.apply("compact")
+    qtbot.wait(20)
+    compact_rows = sum(1 for _t, top, h in lanes.track_rows() if top + h <= lanes.height())
+    assert compact_rows > edit_rows and compact_rows >= 5
+
+
+def test_the_demo_fits_at_1280x800_with_its_tips(qtbot, big_window):
+    from editor.qt.app import _set_demo, load_demo  # noqa: F401
+
+    w = big_window
+    with qtbot.waitSignal(w.document.history_changed, timeout=30000):
+        load_demo(w)
+    w.tips_panel.open()
+    qtbot.wait(100)
+    lanes = w.timeline.lanes
+    rows = lanes.track_rows()
+    assert len(rows) == 5 and any("Speech" in t.name for t, _top, _h in rows)
+    assert all(top >= 0 and top + h <= lanes.height() for _t, top, h in rows), \
+        [(t.name, top, h, lanes.height()) for t, top, h in rows]
+    # The tips take a row of their own: they hide no track.
+    from PySide6.QtCore import QPoint, QRect
+
+    banner = QRect(w.tips_panel.mapTo(w, QPoint(0, 0)), w.tips_panel.size())
+    assert not banner.intersects(QRect(lanes.mapTo(w, QPoint(0, 0)), lanes.size()))
+
+
 # --------------------------------------------------------------------------- opening files
 
 

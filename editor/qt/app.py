@@ -48,6 +48,8 @@ def _set_demo(window: MainWindow, project) -> None:  # noqa: ANN001
     tids = [t.id for t in project.tracks]
     if tids:
         window.timeline.set_track_mode(tids[-1], "both")
+    # All five tracks on screen, the noisy speech included, without scrolling.
+    QTimer.singleShot(0, window.layouts.fit_tracks)
     window.show_message("Demo project: press Space to play; select the speech track and try Effects")
 
 

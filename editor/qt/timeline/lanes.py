@@ -120,6 +120,7 @@ class Lanes(QWidget):
         self.spectra.updated.connect(self.update)
         self.y_offset = 0
         self.default_height = DEFAULT_TRACK_HEIGHT  # for tracks the user has not resized
+        self.fitted: int | None = None  # Fit Tracks: the largest height, while the tracks follow the view
         self.snap_enabled = True
         self._drag: drags.Drag | None = None
         self._click_clip: str | None = None  # a plain click on a selected clip selects only it
@@ -160,6 +161,7 @@ class Lanes(QWidget):
         """Resize one track (``None``: back to the default height); no undo step."""
         self.display_for(track_id).height = None if height is None else \
             max(MIN_TRACK_HEIGHT, min(MAX_TRACK_HEIGHT, int(height)))
+        self.fitted = None
         self.preview_changed.emit()
         self.update()
 
@@ -169,8 +171,14 @@ class Lanes(QWidget):
         self.default_height = max(MIN_TRACK_HEIGHT, min(largest, available // n))
         for t in self.project.tracks:
             self.display_for(t.id).height = None
+        self.fitted = largest  # the tracks follow the view's height until one is resized
         self.preview_changed.emit()
         self.update()
+
+    def resizeEvent(self, e) -> None:  # noqa: N802, ANN001 - Qt API
+        super().resizeEvent(e)
+        if self.fitted is not None and e.size().height() != e.oldSize().height():
+            self.fit_heights(self.height(), self.fitted)
 
     def track_rows(self, project: Project | None = None) -> list[tuple[Track, int, int]]:
         """(track, top y, height) in widget coordinates, for the shown project or ``project``."""
