@@ -114,6 +114,9 @@ def test_recording_onto_an_armed_track_replaces_what_it_covers(window, qtbot, st
     others = [c for c in track.clips if c.id != clip_id]
     assert others and all(c.end <= clip.position or c.position >= clip.end for c in others)
     assert header.arm.isChecked(), "the track stays armed for the next take"
+    w.state.set_selection(0, 0, (vocal,))
+    shortcut(qtbot, w, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert not header.arm.isChecked() and not w.timeline.armed_tracks, "Tracks > Arm toggles it from the keyboard"
 
 
 def test_a_missing_input_device_is_one_clear_line(window, qtbot):

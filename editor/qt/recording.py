@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
 from ..core.model import Clip
 from ..core.store import default_store
@@ -81,8 +81,8 @@ class TakeOverlay(QWidget):
             return None
         st = self.recording.window.state
         top, h = self.row()
-        x0 = st.x_of(rec.take.position)
-        x1 = st.x_of(rec.take.position + rec.frames)
+        x0 = st.x_of(rec.live_position())
+        x1 = st.x_of(rec.live_position() + rec.frames)
         return QRectF(x0, top + 1, max(1.0, x1 - x0), h - 2)
 
     def paintEvent(self, _e) -> None:  # noqa: N802, ANN001
@@ -102,12 +102,13 @@ class TakeOverlay(QWidget):
         if frames:
             mid = rect.center().y()
             half = rect.height() / 2 - 2
-            left = st.frame_at(max(0.0, rect.left())) - rec.take.position
+            origin = rec.live_position()
+            left = st.frame_at(max(0.0, rect.left())) - origin
             i0 = max(0, bisect.bisect_left(frames, int(left)) - 1)
             upper: list[QPointF] = []
             last_x = -1e9
             for f, v in zip(frames[i0:], peaks[i0:], strict=False):
-                x = st.x_of(rec.take.position + f)
+                x = st.x_of(origin + f)
                 if x > self.width():
                     break
                 if x - last_x < 1.0:
@@ -163,6 +164,14 @@ class Recording(QObject):
     @property
     def recording(self) -> bool:
         return self.take is not None
+
+    def live_position(self) -> int:
+        """Where the take being recorded will lie (its start frame), as well as known so far."""
+        if self.take is None:
+            return 0
+        if self._heard:
+            return int(np.median(self._heard)) - self.take.latency_frames
+        return self.take.position
 
     def armed_track(self) -> str:
         """The first armed track (in track order) of the project, or ""."""
@@ -439,11 +448,14 @@ def install(window: Any) -> None:
     tb = window.transport_bar
     acts = tb.actions()
     tb.insertAction(acts[2] if len(acts) > 2 else None, window.act_record)
+    label = QLabel("In")
+    label.setToolTip("Input level")
+    tb.addSeparator()
+    tb.addWidget(label)
     window.input_meter = PeakMeter()
     window.input_meter.setMaximumWidth(160)
     window.input_meter.setAccessibleName("Input level")
     window.input_meter.setToolTip("Input level while recording (Settings > Recording shows it before)")
-    tb.addSeparator()
     tb.addWidget(window.input_meter)
     btn = tb.widgetForAction(window.act_record)
     if btn is not None:
