@@ -30,7 +30,7 @@ from editor.core.model import Clip, Project
 from editor.core.sequence import AudioSeq
 from editor.effects.chainfile import chains_dir, list_saved_chains
 from editor.jobs.runner import JobState
-from editor.qt.panels.chains import load_chain_as_inserts, open_batch_dialog, save_inserts_as_chain
+from editor.qt.panels.chain_actions import load_chain_as_inserts, open_batch_dialog, save_inserts_as_chain
 from editor.qt.timeline.track_menu import build_track_menu
 
 from .audiogen import noise, sines, write

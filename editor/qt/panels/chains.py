@@ -12,9 +12,8 @@ parameters are edited in the same form the effect panel uses.
 tracks as one background job and one undo step (the history entry keeps every
 step's provenance). "Batch…" opens File > Batch… with this chain.
 
-``install(window)`` adds the dock (tabbed with Effects), File > Batch…, the
-Tracks menu's "Save Inserts as Chain…" / "Load Chain as Inserts…" and the same
-two entries in a track's context menu.
+Applying and previewing live in :mod:`.chain_run`; the dock, File > Batch…
+and the track-insert actions in :mod:`.chain_actions`.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -46,30 +45,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core import insert_edits
 from ...core.chain import ChainStep
 from ...core.errors import SeedwaveError
-from ...core.model import Project
-from ...core.task import TaskContext
 from ...effects.chainfile import (
     LOUDNESS,
     OUTPUT_FORMATS,
     SUFFIX,
     ChainSpec,
-    chain_for_inserts,
     effect_for,
     list_saved_chains,
     load_chain,
-    resolve,
     save_chain,
     save_user_chain,
-    spec_from_inserts,
 )
 from ...host.widgets.param_form import ParamForm
-from ...jobs.chain_apply import apply_chain_in_place, chain_label, process_parts_chain
-from ...jobs.effect_job import apply_in_place, track_ids_of
 from ...jobs.runner import Job
-from ..job_relay import JobRelay
+from .chain_run import ChainRunning
 from .effects import SCOPE_ITEMS, SCOPE_TIP
 
 CHAIN_FILTER = f"Seedwave chains (*{SUFFIX});;All files (*)"
@@ -77,18 +68,8 @@ BITS_ITEMS = (("Bit depth as input", None), ("16-bit", 16), ("24-bit", 24), ("32
 RATE_ITEMS = (("Rate as input", None), ("44100 Hz", 44100), ("48000 Hz", 48000), ("88200 Hz", 88200),
               ("96000 Hz", 96000))
 
-PREVIEW_OWNER = "chains"  # this panel's name in the audition service
-PREVIEW_SECONDS = 6.0
 
-
-class _Seconds:
-    """What :meth:`EffectController.preview_parts` reads of an effect: how long a preview is."""
-
-    def __init__(self, seconds: float) -> None:
-        self.preview_seconds = seconds
-
-
-class ChainPanel(QWidget):
+class ChainPanel(ChainRunning, QWidget):
     """The dock's content: the chain being built, its step editor, output, save/load, apply."""
 
     chain_changed = Signal()
@@ -251,7 +232,7 @@ class ChainPanel(QWidget):
         self.batch_button = QPushButton("Batch…")
         self.batch_button.setAccessibleName("Batch process with this chain")
         self.batch_button.setToolTip("Run this chain over many files (File > Batch…)")
-        self.batch_button.clicked.connect(lambda: open_batch_dialog(self.w, use_current=True))
+        self.batch_button.clicked.connect(self._open_batch)
         arow.addWidget(self.batch_button)
         lay.addLayout(arow)
         crow = QHBoxLayout()
@@ -568,273 +549,7 @@ class ChainPanel(QWidget):
         path, _ = QFileDialog.getSaveFileName(self, "Save chain to a file", start, CHAIN_FILTER)
         return self.save_to_file(path) if path else None
 
-    # -- applying -------------------------------------------------------------------------------------------
-    def _running(self) -> bool:
-        return self.job is not None and self.job.active
+    def _open_batch(self) -> None:
+        from .chain_actions import open_batch_dialog
 
-    def apply(self, scope: str | None = None) -> Job | None:
-        """Run the chain on the scope's audio as one undo step (in the background)."""
-        w = self.w
-        spec = self.spec
-        if not spec.chain.active:
-            w.show_message("The chain has no active steps: add effects with “Add to Chain”")
-            return None
-        try:
-            steps = resolve(spec)
-        except SeedwaveError as exc:
-            w.show_error(str(exc))
-            return None
-        scope = scope or self.scope.currentData()
-        parts = w.effects.parts(scope)
-        if not parts:
-            w.show_message("Select a time range, a clip or a track with audio first")
-            return None
-        w.effects.stop_preview()
-        self.stop_preview()
-        policy = w.host.models.device_policy()
-        models = w.host.models.manager()
-        gpu = any(w.host.models.uses_gpu_slot(s.effect) for s in steps if not s.step.bypass)
-        meta: dict[str, Any] = {}
-
-        def fn(base: Project, ctx: TaskContext) -> Project:
-            return apply_chain_in_place(base, parts, steps, ctx, device=policy, models=models, meta=meta)
-
-        job = w.document.apply_async(fn, chain_label(spec), track_ids=track_ids_of(parts), meta=meta,
-                                     on_done=lambda _ok: None, gpu=gpu, kind="effect")
-        self.job = job
-        JobRelay(self, job, lambda _r: self._ended(job, "done"), lambda m: self._ended(job, f"failed: {m}"),
-                 lambda: self._ended(job, "cancelled"), w.show_message)
-        self.cancel_button.setEnabled(True)
-        self.apply_button.setEnabled(False)
-        self.status.setText(f"Running {job.title}…")
-        self.status.setStyleSheet("")
-        return job
-
-    # -- preview -------------------------------------------------------------------------------------------
-    def toggle_preview(self) -> Job | None:
-        """Start a preview, or stop the one processing or playing."""
-        w = self.w
-        if self.preview_job is not None or w.audition.is_playing(PREVIEW_OWNER):
-            self.stop_preview()
-            return None
-        if not self.spec.chain.active:
-            w.show_message("The chain has no active steps to preview")
-            return None
-        try:
-            steps = resolve(self.spec)
-        except SeedwaveError as exc:
-            w.show_error(str(exc))
-            return None
-        seconds = max([s.effect.preview_seconds for s in steps if not s.is_loudness] or [PREVIEW_SECONDS])
-        parts, start, stop = w.effects.preview_parts(_Seconds(seconds), self.scope.currentData())
-        if not parts:
-            w.show_message("Nothing to preview here: put the cursor or a selection on audio")
-            return None
-        w.effects.stop_preview()
-        original = w.project
-        policy, models = w.host.models.device_policy(), w.host.models.manager()
-        gpu = any(w.host.models.uses_gpu_slot(s.effect) for s in steps if not s.step.bypass)
-
-        def work(ctx: TaskContext) -> Project:
-            return apply_in_place(original, process_parts_chain(original, parts, steps, ctx, policy, models))
-
-        job = Job(f"Preview {chain_label(self.spec)}", work, gpu=gpu, kind="preview")
-        self.preview_job = job
-
-        def ok(processed: Project) -> None:
-            if self.preview_job is job:
-                self.preview_job = None
-                if not w.player.available:
-                    w.show_message(f"Preview ready, but there is no audio output: {w.player.reason}")
-                else:
-                    w.audition.play(PREVIEW_OWNER, processed, start, stop, loop=True, variant="processed")
-            self._preview_state()
-
-        def fail(message: str) -> None:
-            if self.preview_job is job:
-                self.preview_job = None
-            w.show_error(f"Preview of the chain: {message}")
-            self._preview_state()
-
-        def cancelled() -> None:
-            if self.preview_job is job:
-                self.preview_job = None
-            self._preview_state()
-
-        JobRelay(self, job, ok, fail, cancelled, w.show_message)
-        w.jobs.submit(job)
-        self._preview_state()
-        return job
-
-    def stop_preview(self) -> None:
-        if self.preview_job is not None:
-            self.preview_job.cancel()
-            self.preview_job = None
-        self.w.audition.stop(PREVIEW_OWNER)
-        self._preview_state()
-
-    def _preview_state(self, *_a: Any) -> None:
-        busy = self.preview_job is not None or self.w.audition.is_playing(PREVIEW_OWNER)
-        self.preview_button.setText("Stop Preview" if busy else "Preview")
-
-    def cancel(self) -> None:
-        if self._running():
-            self.job.cancel()
-            self.status.setText("Cancelling…")
-
-    def _ended(self, job: Job, outcome: str) -> None:
-        if job is not self.job:
-            return
-        self.job = None
-        self.cancel_button.setEnabled(False)
-        self.apply_button.setEnabled(bool(self.spec.chain))
-        self.status.setText(f"{job.title}: {outcome}")
-        self.status.setStyleSheet("color: #d04040;" if outcome.startswith("failed") else "")
-
-
-# --------------------------------------------------------------------------- track inserts
-
-
-def _menu_track(window) -> str | None:  # noqa: ANN001 - MainWindow
-    tids = window.state.track_ids or tuple(t.id for t in window.project.tracks[:1])
-    return tids[0] if tids else None
-
-
-def save_inserts_as_chain(window, track_id: str | None = None, name: str | None = None) -> Path | None:  # noqa: ANN001
-    """Save a track's insert chain as a saved chain (asks for the name unless given)."""
-    track_id = track_id or _menu_track(window)
-    if track_id is None:
-        window.show_message("There is no track whose inserts could be saved")
-        return None
-    track = window.project.track(track_id)
-    if not track.inserts:
-        window.show_message(f"Track “{track.name}” has no insert effects to save")
-        return None
-    if name is None:
-        name, ok = QInputDialog.getText(window, "Save inserts as chain", "Name of the saved chain:",
-                                        text=f"{track.name} inserts")
-        if not ok or not name.strip():
-            return None
-    try:
-        path = save_user_chain(spec_from_inserts(track.inserts, name.strip()))
-    except (SeedwaveError, OSError) as exc:
-        window.show_error(f"Cannot save the chain: {exc}")
-        return None
-    window.chain_panel.refresh_saved()
-    window.show_message(f"Saved the inserts of “{track.name}” as chain “{name.strip()}”")
-    return path
-
-
-def load_chain_as_inserts(window, track_id: str | None = None, spec: ChainSpec | None = None) -> bool:  # noqa: ANN001
-    """Replace a track's inserts with a saved chain's steps (one undo step)."""
-    track_id = track_id or _menu_track(window)
-    if track_id is None:
-        window.show_message("Add a track first")
-        return False
-    if spec is None:
-        spec = _pick_chain(window)
-        if spec is None:
-            return False
-    chain, notes = chain_for_inserts(spec)
-    track = window.project.track(track_id)
-    window.document.apply(lambda p: insert_edits.set_chain(p, track_id, chain),
-                          f"Load chain “{spec.title}” as inserts of {track.name}")
-    window.show_message(f"Inserts of “{track.name}”: {len(chain)} step{'s' if len(chain) != 1 else ''} from "
-                        f"“{spec.title}”" + (f" ({'; '.join(notes)})" if notes else ""))
-    return True
-
-
-def _pick_chain(window) -> ChainSpec | None:  # noqa: ANN001
-    saved = [(p, s) for p, s in list_saved_chains() if isinstance(s, ChainSpec)]
-    names = [s.name or p.stem for p, s in saved] + ["From a file…"]
-    if window.chain_panel.spec.chain:
-        names.insert(0, f"The chain panel's chain ({window.chain_panel.spec.title})")
-    choice, ok = QInputDialog.getItem(window, "Load chain as inserts", "Chain:", names, 0, False)
-    if not ok:
-        return None
-    if choice.startswith("The chain panel's"):
-        return window.chain_panel.spec
-    if choice == "From a file…":
-        path, _ = QFileDialog.getOpenFileName(window, "Open chain", "", CHAIN_FILTER)
-        if not path:
-            return None
-        try:
-            return load_chain(path)
-        except SeedwaveError as exc:
-            window.show_error(str(exc))
-            return None
-    return saved[[s.name or p.stem for p, s in saved].index(choice)][1]
-
-
-# --------------------------------------------------------------------------- installing
-
-
-def open_batch_dialog(window, use_current: bool = False):  # noqa: ANN001, ANN201 - MainWindow -> BatchDialog
-    from ..dialogs.batch import BatchDialog
-
-    dlg = getattr(window, "batch_dialog", None)
-    if dlg is None:
-        dlg = BatchDialog(window)
-        window.batch_dialog = dlg
-    dlg.refresh_chains(select_current=use_current)
-    dlg.show()
-    dlg.raise_()
-    dlg.activateWindow()
-    return dlg
-
-
-def show_chain_panel(window) -> None:  # noqa: ANN001
-    window.chains_dock.show()
-    window.chains_dock.raise_()
-    window.chain_panel.steps.setFocus()
-
-
-def install(window) -> None:  # noqa: ANN001 - MainWindow
-    """Add the Chains dock (tabbed with Effects), File > Batch…, and the track-insert chain actions."""
-    window.chain_panel = ChainPanel(window)
-    window.chains_dock = window.add_dock("Chains", window.chain_panel, Qt.DockWidgetArea.RightDockWidgetArea)
-    window.tabify(window.effects_dock, window.chains_dock)
-    window.host.ui.register_panel("chains", window.chain_panel, window.chains_dock)
-    # "Add to Chain" keeps the effect panel in front, so that several effects can be added in a row.
-    window.effect_panel.add_to_chain.connect(lambda eid, values: window.chain_panel.add_step(eid, values))
-    window.batch_dialog = None
-
-    act_panel = window.chains_dock.toggleViewAction()
-    act_panel.setText("&Chain Panel")
-    act_panel.setShortcut("Ctrl+Shift+K")
-    act_panel.setStatusTip("Build, save and apply effect chains")
-    window.addAction(act_panel)
-    window.menus["Effects"].addAction(act_panel)
-    window.effects_menu_actions.append(act_panel)
-
-    window.act_batch = window.action("&Batch…", lambda: open_batch_dialog(window), "Ctrl+Alt+B",
-                                     "Run an effect or a chain over many files")
-    window.menu_file.insertAction(window.act_close, window.act_batch)
-    window.menu_file.insertSeparator(window.act_close)
-
-    window.act_save_inserts = QAction("Save Inserts as &Chain…", window)
-    window.act_save_inserts.setStatusTip("Save the selected track's insert effects as a saved chain")
-    window.act_save_inserts.triggered.connect(lambda: save_inserts_as_chain(window))
-    window.act_load_inserts = QAction("&Load Chain as Inserts…", window)
-    window.act_load_inserts.setStatusTip("Replace the selected track's insert effects with a chain")
-    window.act_load_inserts.triggered.connect(lambda: load_chain_as_inserts(window))
-    window.menu_tracks.addSeparator()
-    window.menu_tracks.addAction(window.act_save_inserts)
-    window.menu_tracks.addAction(window.act_load_inserts)
-
-    def track_items(m: QMenu, info: Any) -> None:
-        tid = info.track_id
-        if not tid:
-            return
-        m.addSeparator()
-        a = m.addAction("Save Inserts as &Chain…", lambda: save_inserts_as_chain(window, tid))
-        try:
-            a.setEnabled(bool(window.project.track(tid).inserts))
-        except KeyError:
-            a.setEnabled(False)
-        m.addAction("&Load Chain as Inserts…", lambda: load_chain_as_inserts(window, tid))
-
-    window.host.ui.add_context_items("track", track_items)
-
-
-__all__ = ["ChainPanel", "install", "load_chain_as_inserts", "open_batch_dialog", "save_inserts_as_chain"]
+        open_batch_dialog(self.w, use_current=True)

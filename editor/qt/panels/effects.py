@@ -549,7 +549,7 @@ def install(window) -> None:  # noqa: ANN001 - MainWindow
 
     window.host.ui.add_context_items("timeline", extra)
 
-    from .chains import install as install_chains  # the Chains panel is tabbed with this one
+    from .chain_actions import install as install_chains  # the Chains panel is tabbed with this one
 
     install_chains(window)
 
