@@ -40,7 +40,8 @@ INTERP_ORDER = 64  # interpolation model (covariance method on CONTEXT * INTERP_
 CONTEXT = 8
 FIRST_WIDTH = 16  # samples: the first stretch tried; it doubles up to the longest click
 ACCEPT = 4.0  # a repaired stretch's prediction error may be this many times the clean level (power)
-CONTINUITY = 4.0  # a level change larger than this across a stretch marks an attack, not a click
+CONTINUITY = 3.0  # a level change larger than this across a stretch marks an attack, not a click
+LEVEL_SPAN = 240  # samples each side over which that level is measured
 
 
 def ar_coefficients(x: np.ndarray, order: int) -> np.ndarray:
@@ -156,11 +157,12 @@ def repair_run(x: np.ndarray, start: int, stop: int, level: float, quiet: float,
     tries: list[tuple[int, np.ndarray, float]] = []
     end = min(stop, start + FIRST_WIDTH)
     while True:
-        before = x[max(0, start - 2 * order):start]
-        after = x[end:end + 2 * order]
+        span = max(2 * order, LEVEL_SPAN)
+        before = x[max(0, start - span):start]
+        after = x[end:end + span]
         steady = True
         if len(before) and len(after):  # a sound that changes level here is an attack, not a click
-            rb, ra = np.sqrt(np.mean(before ** 2)) + 1e-7, np.sqrt(np.mean(after ** 2)) + 1e-7
+            rb, ra = np.median(np.abs(before)) + 1e-7, np.median(np.abs(after)) + 1e-7  # robust to other clicks
             steady = max(rb / ra, ra / rb) <= CONTINUITY
         if steady:
             sol, mse = interpolate(x, start, end, INTERP_ORDER)
@@ -180,7 +182,7 @@ def repair_run(x: np.ndarray, start: int, stop: int, level: float, quiet: float,
     return (end, sol) if mse <= ACCEPT * level ** 2 else None
 
 
-def declick(audio: np.ndarray, sample_rate: int, sensitivity: float = 5.0, max_width_ms: float = 3.0,
+def declick(audio: np.ndarray, sample_rate: int, sensitivity: float = 5.0, max_width_ms: float = 1.5,
             passes: int = 2, progress: Callable[[float], None] | None = None) -> tuple[np.ndarray, int]:
     """Repair clicks in planar ``audio``; returns (repaired copy, samples changed)."""
     out = np.array(audio, dtype=np.float32, copy=True)

@@ -27,6 +27,8 @@ import numpy as np
 
 FRAME_SECONDS = 1.5
 ANALYSIS_SECONDS = 60.0
+USUAL_PERCENTILE = 30  # a harmonic's usual level across frames
+CAP = 1.5  # a frame's fit may exceed the usual level by this factor
 TOLERANCE = 0.004  # mains stays within 0.4% of nominal (50 ± 0.2 Hz)
 DRIFT_HZ = (-0.12, -0.06, -0.03, 0.0, 0.03, 0.06, 0.12)  # per-frame re-tuning of the base frequency
 
@@ -136,7 +138,9 @@ def hum_estimate(x: np.ndarray, sample_rate: int, hum: Hum,
     frames = buf[idx]
     weights = win[None, :] * valid[idx]
     full = np.all(valid[idx] > 0, axis=1)
-    best_fit = np.zeros_like(frames)
+    K = len(harmonics)
+    best_coef = np.zeros((count, 2 * K))
+    best_drift = np.zeros(count, dtype=int)
     best_energy = np.full(count, -1.0)
     for j, drift in enumerate(DRIFT_HZ):
         B = _basis(size, hum.base + drift, harmonics, sample_rate)
@@ -153,9 +157,22 @@ def hum_estimate(x: np.ndarray, sample_rate: int, hum: Hum,
         energy = np.sum(weights * fit * (2 * frames - fit), axis=1)  # reduction of the weighted error
         better = energy > best_energy
         best_energy[better] = energy[better]
-        best_fit[better] = fit[better]
+        best_coef[better] = coef[better]
+        best_drift[better] = j
         if tick is not None:
             tick((j + 1) / len(DRIFT_HZ))
+    # Hum is steady; music is not. Where a frame's fit of a harmonic is much louder
+    # than that harmonic usually is (a note sitting near it), keep its phase but
+    # bring it down to the hum's usual level, so the note is not taken with it.
+    amp = np.hypot(best_coef[:, :K], best_coef[:, K:])
+    usual = np.percentile(amp[full] if full.any() else amp, USUAL_PERCENTILE, axis=0)
+    scale = np.minimum(1.0, CAP * usual[None, :] / np.maximum(amp, 1e-30))
+    best_coef *= np.concatenate([scale, scale], axis=1)
+    best_fit = np.zeros_like(frames)
+    for j, drift in enumerate(DRIFT_HZ):
+        rows = best_drift == j
+        if rows.any():
+            best_fit[rows] = best_coef[rows] @ _basis(size, hum.base + drift, harmonics, sample_rate).T
     out = np.zeros_like(buf)
     np.add.at(out, idx.ravel(), (best_fit * win[None, :]).ravel())
     return out[pad:pad + n]

@@ -29,8 +29,8 @@ class DeclickEffect(Effect):
     params: ClassVar[tuple[Param, ...]] = (
         Param("sensitivity", "float", 5.0, 1.0, 10.0, step=0.5, label="Sensitivity",
               help="higher finds quieter clicks, with more risk of touching sharp attacks"),
-        Param("max_width", "float", 3.0, 0.1, 10.0, step=0.1, unit="ms", label="Longest click",
-              help="disturbances longer than this are left alone (1-3 ms: clicks and crackle)"),
+        Param("max_width", "float", 1.5, 0.1, 10.0, step=0.1, unit="ms", label="Longest click",
+              help="disturbances longer than this are left alone (clicks and crackle last up to 1-2 ms)"),
     )
 
     def process(self, audio: np.ndarray, sample_rate: int, params: dict[str, Any],
