@@ -129,6 +129,7 @@ class RecordSettingsPage:
     def _set_button(self, on: bool) -> None:
         self.monitor_button.blockSignals(True)
         self.monitor_button.setChecked(on)
+        self.monitor_button.setText("Stop &Monitoring" if on else "&Monitor")
         self.monitor_button.blockSignals(False)
 
     def _meter(self) -> None:
