@@ -203,8 +203,8 @@ def track_input(track: Track, start: int, frames: int, out: np.ndarray | None = 
 
 def default_threads() -> int:
     """Worker threads for insert chains: pedalboard releases the GIL, so chains
-    of different tracks run in parallel on up to two cores."""
-    return max(1, min(2, os.cpu_count() or 1))
+    of different tracks run in parallel, one core each (up to eight)."""
+    return max(1, min(8, os.cpu_count() or 1))
 
 
 class Renderer:
