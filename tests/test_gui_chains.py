@@ -10,13 +10,15 @@ import json
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QLineEdit,
     QListWidget,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QTableWidget,
@@ -141,7 +143,7 @@ def test_build_from_the_effect_panel_reorder_save_reload_apply_and_undo(qtbot, w
     np.testing.assert_array_equal(mix(w.project), before)
 
 
-def test_bypass_remove_loudness_and_output_then_save_to_a_file(qtbot, window, tmp_path):
+def test_bypass_remove_loudness_and_output_then_save_to_a_file(qtbot, window, tmp_path, monkeypatch):
     w = window
     chains = w.chain_panel
     chains.add_step("highpass", {"cutoff": 100.0})
@@ -170,7 +172,13 @@ def test_bypass_remove_loudness_and_output_then_save_to_a_file(qtbot, window, tm
     doc = json.loads(saved.read_text())
     assert doc["output"] == {"format": "flac", "bits": 24}
     assert doc["steps"][0]["bypass"] is True and doc["name"] == "mine"
+    chains.add_step("lowpass", {})  # an unsaved change: New asks first
+    answers = iter([QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes])
+    monkeypatch.setattr(QMessageBox, "question", lambda *_a, **_k: next(answers))
     chains.new_chain()
+    assert _ids(chains) == ["highpass", "loudness", "lowpass"]
+    chains.new_chain()
+    assert not chains.spec.chain
     assert chains.open_file(saved)
     assert _ids(chains) == ["highpass", "loudness"] and chains.out_format.currentData() == "flac"
     # A file that is not a chain: one line naming it, the chain stays.
@@ -256,7 +264,13 @@ def test_file_batch_runs_a_chain_over_a_folder_with_a_bad_file(qtbot, window, tm
     assert dlg is not None and dlg.isVisible()
     dlg.refresh_chains(select_current=True)
     assert dlg.chain.currentData() == "current:"
-    dlg.add_inputs([str(src)])
+    # Folders and files dropped on the input list are added (once each).
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(src)), QUrl.fromLocalFile(str(src))])
+    drop = QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    dlg.inputs.dropEvent(drop)
+    assert dlg.input_paths() == [str(src)] and dlg.out_dir.text()
     out = tmp_path / "out"
     dlg.out_dir.setText(str(out))
     dlg.workers.setValue(1)

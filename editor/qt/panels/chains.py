@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMenu,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -460,10 +461,20 @@ class ChainPanel(ChainRunning, QWidget):
         self.chain_changed.emit()
 
     # -- files ------------------------------------------------------------------------------------------------
+    def may_discard(self) -> bool:
+        """True if the chain has no unsaved changes, or the user agrees to lose them."""
+        if not (self.dirty and self.spec.chain):
+            return True
+        answer = QMessageBox.question(self, "Chains", f"Discard the changes to the chain “{self.spec.title}”?")
+        return answer == QMessageBox.StandardButton.Yes
+
     def new_chain(self) -> None:
-        self.set_spec(ChainSpec())
+        if self.may_discard():
+            self.set_spec(ChainSpec())
 
     def open_file(self, path: str | Path | None = None) -> bool:
+        if not self.may_discard():
+            return False
         if path is None:
             path, _ = QFileDialog.getOpenFileName(self, "Open chain", str(self.path or ""), CHAIN_FILTER)
             if not path:
@@ -479,6 +490,8 @@ class ChainPanel(ChainRunning, QWidget):
 
     def load_saved(self, name_or_path: str | Path) -> bool:
         """Load a saved chain by its name (or path in the chains folder)."""
+        if not self.may_discard():
+            return False
         for path, spec in list_saved_chains():
             if Path(name_or_path) == path or str(name_or_path) in (path.stem, getattr(spec, "name", None)):
                 if isinstance(spec, SeedwaveError):
