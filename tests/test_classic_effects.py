@@ -351,3 +351,13 @@ def test_noisereduce_with_a_profile_lowers_the_noise_floor():
     assert "profile=" not in effect.describe_run(effect.resolve_params({"profile": profile, "reduction": 24}))
     with pytest.raises(EffectError, match="profile: not a noise profile"):
         run("noisereduce", y, profile="garbage")
+
+
+def test_factory_presets_are_valid_parameter_sets():
+    seen = 0
+    for eid in CLASSIC:
+        cls = type(registry().get(eid))
+        for name, values in getattr(cls, "factory_presets", {}).items():
+            assert cls.resolve_params(values), (eid, name)
+            seen += 1
+    assert seen >= 10

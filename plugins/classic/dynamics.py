@@ -16,6 +16,11 @@ class CompressorEffect(BoardEffect):
     title: ClassVar[str] = "Compressor"
     category: ClassVar[str] = "Dynamics"
     description: ClassVar[str] = "Lower the level of loud passages above a threshold, then add make-up gain."
+    factory_presets: ClassVar[dict[str, dict[str, Any]]] = {
+        "Gentle": {"threshold": -18.0, "ratio": 2.0, "attack": 20.0, "release": 250.0, "makeup": 2.0},
+        "Vocal": {"threshold": -24.0, "ratio": 4.0, "attack": 5.0, "release": 120.0, "makeup": 6.0},
+        "Broadcast": {"threshold": -30.0, "ratio": 8.0, "attack": 2.0, "release": 80.0, "makeup": 10.0},
+    }
     params: ClassVar[tuple[Param, ...]] = (
         Param("threshold", "float", -18.0, -60.0, 0.0, step=0.5, unit="dB", label="Threshold",
               help="level above which the compressor lowers the gain"),
@@ -47,6 +52,10 @@ class LimiterEffect(BoardEffect):
     category: ClassVar[str] = "Dynamics"
     description: ClassVar[str] = ("Raise the level by the input gain and keep peaks under the ceiling "
                                   "(look-ahead, no make-up gain of its own).")
+    factory_presets: ClassVar[dict[str, dict[str, Any]]] = {
+        "Mastering (-1 dB ceiling)": {"input_gain": 4.0, "ceiling": -1.0, "true_peak": True},
+        "Podcast (-2 dB ceiling)": {"input_gain": 6.0, "ceiling": -2.0, "release": 200.0},
+    }
     params: ClassVar[tuple[Param, ...]] = (
         Param("input_gain", "float", 0.0, -12.0, 24.0, step=0.5, unit="dB", label="Input gain",
               help="gain before limiting; raise it to make the audio louder"),

@@ -141,6 +141,13 @@ class EqEffect(BoardEffect):
     description: ClassVar[str] = ("Parametric EQ: six peak/shelf bands (frequency, gain, Q) plus low cut "
                                   "and high cut.")
     params: ClassVar[tuple[Param, ...]] = PARAMS
+    factory_presets: ClassVar[dict[str, dict[str, Any]]] = {
+        "Voice presence": {"low_cut_slope": "24", "low_cut": 80.0, "band2_gain": -2.0, "band2_freq": 300.0,
+                           "band4_gain": 3.0, "band4_freq": 3000.0, "band4_q": 0.8},
+        "Bass boost": {"band1_gain": 6.0, "band1_freq": 100.0},
+        "Telephone": {"low_cut_slope": "48", "low_cut": 300.0, "high_cut_slope": "48", "high_cut": 3400.0},
+        "Remove rumble": {"low_cut_slope": "24", "low_cut": 60.0},
+    }
 
     def plugins(self, params: dict[str, Any], sample_rate: int) -> list[Any]:
         import pedalboard

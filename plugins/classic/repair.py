@@ -24,6 +24,10 @@ class DeclickEffect(Effect):
     category: ClassVar[str] = "Repair"
     description: ClassVar[str] = ("Find clicks and crackle by themselves and rebuild them from the audio around "
                                   "them (autoregressive interpolation). Clean audio is left untouched.")
+    factory_presets: ClassVar[dict[str, dict[str, Any]]] = {
+        "Vinyl crackle": {"sensitivity": 7.0, "max_width": 1.0},
+        "Gentle (speech)": {"sensitivity": 3.0, "max_width": 1.5},
+    }
     chunk_seconds: ClassVar[float | None] = 30.0
     overlap_seconds: ClassVar[float] = 0.25
     params: ClassVar[tuple[Param, ...]] = (

@@ -27,6 +27,10 @@ class ReverbEffect(BoardEffect):
     title: ClassVar[str] = "Reverb"
     category: ClassVar[str] = "Space"
     description: ClassVar[str] = "Place the sound in a room, from a small booth to a large hall."
+    factory_presets: ClassVar[dict[str, dict[str, Any]]] = {
+        "Small room": {"room_size": 25.0, "damping": 60.0, "mix": 20.0},
+        "Hall": {"room_size": 85.0, "damping": 40.0, "mix": 30.0},
+    }
     overlap_seconds: ClassVar[float] = 8.0
     params: ClassVar[tuple[Param, ...]] = (
         Param("room_size", "float", 50.0, 0.0, 100.0, step=1.0, unit="%", label="Room size",
@@ -53,6 +57,10 @@ class DelayEffect(BoardEffect):
     title: ClassVar[str] = "Delay"
     category: ClassVar[str] = "Space"
     description: ClassVar[str] = "Repeat the sound after a delay, with feedback for more echoes."
+    factory_presets: ClassVar[dict[str, dict[str, Any]]] = {
+        "Slapback": {"time": 110.0, "feedback": 0.0, "mix": 25.0},
+        "Long echo": {"time": 600.0, "feedback": 45.0, "mix": 30.0},
+    }
     overlap_seconds: ClassVar[float] = 8.0
     params: ClassVar[tuple[Param, ...]] = (
         Param("time", "float", 350.0, 1.0, 5000.0, step=1.0, unit="ms", label="Delay time",
