@@ -10,7 +10,7 @@ import json
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -32,7 +32,12 @@ from editor.core.model import Clip, Project
 from editor.core.sequence import AudioSeq
 from editor.effects.chainfile import chains_dir, list_saved_chains
 from editor.jobs.runner import JobState
-from editor.qt.panels.chain_actions import load_chain_as_inserts, open_batch_dialog, save_inserts_as_chain
+from editor.qt.panels.chain_actions import (
+    load_chain_as_inserts,
+    mixer_menu,
+    open_batch_dialog,
+    save_inserts_as_chain,
+)
 from editor.qt.timeline.track_menu import build_track_menu
 
 from .audiogen import noise, sines, write
@@ -222,6 +227,13 @@ def test_track_inserts_save_as_chain_and_load_chain_as_inserts(qtbot, window, st
     texts = [a.text() for a in menu.actions()]
     assert "Save Inserts as &Chain…" in texts and "&Load Chain as Inserts…" in texts
     menu.deleteLater()
+    # And in the mixer: a right-click on the track's strip.
+    strip = w.mixer.strips[tid]
+    pos = strip.mapTo(w.mixer, strip.rect().topLeft() + QPoint(3, 3))
+    mmenu = mixer_menu(w, pos)
+    assert mmenu is not None
+    assert {"Save Inserts as &Chain…", "&Load Chain as Inserts…"} <= {a.text() for a in mmenu.actions()}
+    mmenu.close()
 
     path = save_inserts_as_chain(w, tid, "Voice inserts")
     assert path is not None

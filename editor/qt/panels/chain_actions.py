@@ -3,7 +3,7 @@
 ``install(window)`` (called by the effect panel's install) adds the Chains dock
 tabbed with Effects, Effects > Chain Panel (Ctrl+Shift+K), File > Batch…
 (Ctrl+Alt+B), and Tracks > Save Inserts as Chain… / Load Chain as Inserts…,
-which also appear in a track header's context menu.
+which also appear in a track header's context menu and a mixer strip's.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu
 
@@ -170,3 +170,33 @@ def install(window) -> None:  # noqa: ANN001 - MainWindow
         m.addAction("&Load Chain as Inserts…", lambda: load_chain_as_inserts(window, tid))
 
     window.host.ui.add_context_items("track", track_items)
+    mixer = getattr(window, "mixer", None)
+    if mixer is not None and mixer.contextMenuPolicy() == Qt.ContextMenuPolicy.DefaultContextMenu:
+        # A right-click on a strip (not on one of its controls) opens the track's context items.
+        mixer.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        mixer.customContextMenuRequested.connect(lambda pos: mixer_menu(window, pos))
+
+
+def mixer_menu(window, pos: QPoint) -> QMenu | None:  # noqa: ANN001 - MainWindow
+    """The context menu of the mixer strip at ``pos`` (mixer coordinates): the track entries."""
+    from ...host.api import ContextInfo
+
+    mixer = window.mixer
+    wdg = mixer.childAt(pos)
+    while wdg is not None and wdg is not mixer and not hasattr(wdg, "track_id"):
+        wdg = wdg.parentWidget()
+    track_id = getattr(wdg, "track_id", "")
+    if not track_id:
+        return None
+    menu = QMenu(mixer)
+    menu.setAccessibleName("Mixer strip menu")
+    window.host.ui.fill_context_menu(menu, ContextInfo("track", "", track_id))
+    if menu.isEmpty():
+        menu.deleteLater()
+        return None
+    old = getattr(window, "mixer_last_menu", None)
+    if old is not None:
+        old.deleteLater()
+    window.mixer_last_menu = menu
+    menu.popup(mixer.mapToGlobal(pos))
+    return menu
