@@ -308,6 +308,52 @@ def test_the_demo_fits_at_1280x800_with_its_tips(qtbot, big_window):
     assert not banner.intersects(QRect(lanes.mapTo(w, QPoint(0, 0)), lanes.size()))
 
 
+# --------------------------------------------------------------------------- quitting
+
+
+def test_closing_leaves_no_worker_and_ends_the_process_right_after(qtbot, monkeypatch):
+    """Discard and close: jobs are cancelled and joined, no playback feeder or spectrogram
+    worker is left, and the app ends the process straight after its clean shutdown
+    (Python's teardown of torch and model libraries took seconds after the window was gone)."""
+    import threading
+    import time as _time
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from editor.core.task import TaskContext
+    from editor.jobs.runner import JobState
+    from editor.qt import app as app_module
+
+    from .gui_helpers import make_window
+
+    w = make_window(qtbot)
+    _load(w, _project(2))
+    w.set_view_mode("both")  # spectrogram tiles being computed
+    w.document.apply(lambda p: edits.rename_track(p, p.tracks[0].id, "Edited"), "Rename")
+    started = threading.Event()
+
+    def busy(ctx: TaskContext) -> None:  # a long job that checks for cancel as real ones do
+        started.set()
+        while True:
+            ctx.check()
+            _time.sleep(0.01)
+
+    job = w.jobs.run("Long job", busy)
+    assert started.wait(10)
+    _asks(monkeypatch)  # Discard
+    w.close()
+    assert not w.isVisible()
+    assert job.state is JobState.CANCELLED
+    assert w.jobs.active_threads() == 0
+    assert w.timeline.lanes.spectra.pool.activeThreadCount() == 0
+    assert not any(t.name.startswith("seedwave-feeder") and t.is_alive() for t in threading.enumerate())
+    # After app.exec() returns and the store is closed, the process ends at once.
+    ended: list[int] = []
+    monkeypatch.setattr(app_module.os, "_exit", lambda code: ended.append(code))
+    app_module.end_process(0)
+    assert ended == [0]
+
+
 # --------------------------------------------------------------------------- opening files
 
 
