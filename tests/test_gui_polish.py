@@ -308,6 +308,25 @@ def test_the_demo_fits_at_1280x800_with_its_tips(qtbot, big_window):
     assert not banner.intersects(QRect(lanes.mapTo(w, QPoint(0, 0)), lanes.size()))
 
 
+# --------------------------------------------------------------------------- status bar
+
+
+def test_the_status_bar_names_the_audio_output(qtbot, window):
+    w = window
+    text = w.status_audio.text()
+    assert w.status_audio.isVisible()
+    if not w.player.available:
+        assert text.startswith("No audio output: ") and w.player.reason in text
+        return
+    assert text.startswith("Output: ") and len(text) > len("Output: ")
+    # Choosing another output in Settings shows at once.
+    from editor.qt.dialogs.settings import apply_settings
+
+    w.settings.set("audio/device", "Studio monitors")
+    apply_settings(w, {"audio/device"})
+    assert w.status_audio.text() == "Output: Studio monitors"
+
+
 # --------------------------------------------------------------------------- quitting
 
 

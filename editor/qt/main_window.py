@@ -377,11 +377,22 @@ class MainWindow(ProjectFiles, EditCommands, Transport, QMainWindow):
         for w in (self.status_cursor, self.status_sel, self.status_rate, self.status_jobs, self.status_audio,
                   self.status_device):
             sb.addPermanentWidget(w)
+        self.update_audio_status()
         if not self.player.available:
-            self.status_audio.setText(f"No audio output: {self.player.reason}")
             for a in (self.act_play, self.act_stop, self.act_play_sel, self.act_loop):
                 a.setEnabled(False)
                 a.setToolTip(f"Playback unavailable: {self.player.reason}")
+
+    def update_audio_status(self) -> None:
+        """The status bar names the audio output playback goes to (or why there is none)."""
+        if not self.player.available:
+            self.status_audio.setText(f"No audio output: {self.player.reason}")
+            return
+        from ..engine.playback import default_output
+
+        name = self.player.device or default_output() or "system default"
+        self.status_audio.setText(f"Output: {name}")
+        self.status_audio.setToolTip("Audio output for playback (Edit > Settings > Audio to change it)")
 
     # -- helpers ---------------------------------------------------------------------
     def show_error(self, text: str) -> None:

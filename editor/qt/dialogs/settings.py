@@ -431,6 +431,7 @@ def apply_settings(window: Any, changed: set[str] | None = None) -> None:
             window.stop()
         player.device = s.get("audio/device") or None
         player.blocksize = s.get("audio/blocksize")
+        window.update_audio_status()
     status = window.device_status
     if want("ai/device"):
         status.refresh()
