@@ -74,6 +74,14 @@ class TrackHeader(QFrame):
         self.name.setAccessibleName("Track name")
         self.name.setToolTip("Double-click to rename")
         top.addWidget(self.name, 1)
+        # Armed for recording (beside the name: the button row needs its room for the view mode).
+        self.arm = QToolButton(text="●", checkable=True)
+        self.arm.setObjectName("arm")
+        self.arm.setStyleSheet(BUTTON_STYLE)
+        self.arm.setToolTip("Arm for recording: Record (R) records onto this track")
+        self.arm.setAccessibleName(f"Arm {track.name} for recording")
+        self.arm.setFixedSize(20, 18)
+        top.addWidget(self.arm)
         lay.addLayout(top)
         row = QHBoxLayout()
         self.mute = QToolButton(text="M", checkable=True)
@@ -86,11 +94,6 @@ class TrackHeader(QFrame):
         self.solo.setStyleSheet(BUTTON_STYLE)
         self.solo.setToolTip("Solo")
         self.solo.setAccessibleName(f"Solo {track.name}")
-        self.arm = QToolButton(text="●", checkable=True)
-        self.arm.setObjectName("arm")
-        self.arm.setStyleSheet(BUTTON_STYLE)
-        self.arm.setToolTip("Arm for recording: Record (R) records onto this track")
-        self.arm.setAccessibleName(f"Arm {track.name} for recording")
         self.db = QToolButton(text="dB", checkable=True)
         self.db.setToolTip("Waveform scale: dB instead of linear")
         self.db.setAccessibleName(f"dB scale {track.name}")
@@ -99,7 +102,7 @@ class TrackHeader(QFrame):
             self.mode.addItem(label, value)
         self.mode.setAccessibleName(f"View mode {track.name}")
         self.mode.setToolTip("Show this track as waveform, spectrogram or both")
-        for w in (self.mute, self.solo, self.arm, self.db):
+        for w in (self.mute, self.solo, self.db):
             # Only as wide as their text: the view-mode box needs the room to show "Spectrum" whole.
             w.setFixedWidth(max(20, w.fontMetrics().horizontalAdvance(w.text()) + 10))
             row.addWidget(w)
