@@ -119,6 +119,25 @@ def test_recording_onto_an_armed_track_replaces_what_it_covers(window, qtbot, st
     assert not header.arm.isChecked() and not w.timeline.armed_tracks, "Tracks > Arm toggles it from the keyboard"
 
 
+def test_recording_into_an_empty_project_moves_the_playhead_and_makes_a_track(window, qtbot):
+    _require_input()
+    w = window
+    w.set_project(Project(sample_rate=RATE), None, "Test")
+    w.settings.set("record/channels", 1)  # Settings > Recording: mono
+    w.state.set_cursor(RATE)
+    w.act_record_new.trigger()  # Shift+R: a new track
+    assert w.recording.recording and not w.recording.playing, "nothing to play: recording alone"
+    assert not w.act_record_new.isEnabled()
+    wait_until(qtbot, lambda: (w.state.playhead or 0) > RATE + RATE // 2, timeout=10)  # the playhead moves
+    assert w.time_label.text() != "00:00:00.000"
+    frames = w.recording.frames
+    clip_id = _stored(qtbot, w, w.act_record.trigger)
+    track, clip = w.project.find_clip(clip_id)
+    assert [t.name for t in w.project.tracks] == ["Recording 1"] and track.channels == 1
+    assert clip.position == RATE - w.recording.last_compensation and clip.length >= frames
+    assert w.act_record_new.isEnabled() and w.state.playhead is None
+
+
 def test_a_missing_input_device_is_one_clear_line(window, qtbot):
     w = window
     w.settings.set("record/device", "No Such Microphone")
