@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     from editor.core.history import History
     from editor.core.insert_edits import insert_merge_key, set_insert_params
     from editor.core.store import BlockStore, set_default_store
-    from editor.engine.playback import default_output
+    from editor.engine.playback import Player, default_output
 
     from .playback import counting_player, set_latency
     from .render import EQ_SETTINGS, build_project, make_tracks, with_inserts
@@ -165,9 +165,10 @@ def main(argv: list[str] | None = None) -> None:
         "",
         f"- The drag made {edits[0]} edits ({1 / EDIT_S:.0f} a second, the rate at which the mixer sends a dragged "
         f"control's edits); the history gained {steps_added} step for all of them (one merge key). The first "
-        "edit of the drag makes the player drop what it rendered beyond its 0.1 s head start; while the drag "
-        "goes on it renders only 0.1 s beyond that, and each new value is set on the running reverb and heard "
-        "once what is buffered has played, with nothing thrown away.",
+        f"edit of the drag makes the player drop what it rendered beyond its {Player.KEEP_SECONDS:g} s head start "
+        f"(heard after that plus the device buffer); while the drag goes on it renders only "
+        f"{Player.EDIT_AHEAD_SECONDS:g} s beyond the head start, and each new value is set on the running reverb "
+        "and heard once what is buffered has played, with nothing thrown away.",
         "- CPU % is the whole process per second of wall time (feeder, insert worker threads, callback, main "
         "thread's stand-in work); the machine is shared, so the load average is context.",
         *([f"- Player errors: {'; '.join(errors)}"] if errors else []),

@@ -87,7 +87,7 @@ class Player:
     # start), the effects' state runs on without a jump, and no work is wasted (with
     # insert effects, re-rendering half a second on every edit would cost more than
     # playing). The drag ends when no edit came for EDIT_QUIET_SECONDS.
-    EDIT_AHEAD_SECONDS = 0.1
+    EDIT_AHEAD_SECONDS = 0.2
     EDIT_QUIET_SECONDS = 0.25
 
     def __init__(self, device: str | int | None = None, blocksize: int = 1024, ring_seconds: float = 2.0,
