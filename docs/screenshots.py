@@ -60,6 +60,7 @@ from editor.qt.app import make_app  # noqa: E402
 from editor.qt.main_window import MainWindow  # noqa: E402
 from editor.qt.settings import Settings  # noqa: E402
 from editor.qt.theme import apply_theme  # noqa: E402
+from editor.qt.timeline.handles import DEFAULT_TRACK_HEIGHT  # noqa: E402
 
 JOB_TIMEOUT = 300.0  # s: the first separation also imports torch and loads Spleeter
 EXPORT_PATH = "/home/you/Music/Demo.wav"  # shown in the export dialog instead of this machine's home
@@ -178,8 +179,13 @@ def reset(w: MainWindow, demo: Project, modes: dict[str, str] | None = None) -> 
     w.document.mark_saved()
     w.jobs_panel.clear_finished()
     pump(50)
+    lanes = w.timeline.lanes
+    lanes.fitted = None
+    lanes.default_height = DEFAULT_TRACK_HEIGHT
     for t in demo.tracks:
         w.timeline.set_track_mode(t.id, (modes or {}).get(t.name, "waveform"))
+        lanes.set_height(t.id, None)  # heights are view state: back to the default
+    w.tips_panel.dismiss()
     w.mixer_dock.show()
     w.history_dock.raise_()
     w.effects_dock.raise_()
@@ -214,9 +220,13 @@ def edit(w: MainWindow, fn: Callable[[Project], Project], label: str) -> None:
 def scene_main_window(w: MainWindow, demo: Project) -> None:
     """The window as a user meets it: speech selected, Denoise chosen, mixer below."""
     reset(w, demo, {"Speech (noisy)": "both"})
+    w.tips_panel.open()  # the first start's tips, in their banner above the tracks
+    pump(50)
+    w.layouts.fit_tracks()  # as the demo opens: all five tracks on screen
     select(w, 3.0, 9.5, "Speech")
     w.effect_panel.select_effect("denoise")
     grab_window(w, "main-window")
+    w.tips_panel.dismiss()
 
 
 def scene_editing(w: MainWindow, demo: Project) -> None:
@@ -224,7 +234,7 @@ def scene_editing(w: MainWindow, demo: Project) -> None:
     reset(w, demo)
     w.mixer_dock.hide()  # View > Panels > Mixer: the tracks get the height
     flute = track_id(w, "Flute")
-    edit(w, lambda p: edits.set_track(p, flute, height=220), "Resize track")
+    w.timeline.lanes.set_height(flute, 220)  # drag the header's bottom edge (view only, no undo step)
     w.state.set_selection(seconds(w, 12.0), seconds(w, 12.0), (flute,))
     w.state.set_cursor(seconds(w, 12.0))
     w.split()
@@ -242,7 +252,7 @@ def scene_spectrogram(w: MainWindow, demo: Project) -> None:
     reset(w, demo, {"Speech (noisy)": "spectrogram"})
     w.mixer_dock.hide()  # View > Panels > Mixer: the tracks get the height
     speech = track_id(w, "Speech")
-    edit(w, lambda p: edits.set_track(p, speech, height=360), "Resize track")
+    w.timeline.lanes.set_height(speech, 360)
     select(w, 2.6, 3.4, "Speech")
     show_range(w, 1.0, 7.0)
     w.timeline.vbar.setValue(w.timeline.vbar.maximum())

@@ -316,7 +316,7 @@ def test_extend_a_clip_at_its_end_moves_only_what_it_must_then_undo(qtbot, windo
     assert w.host.ui.dock("fill.panel").isVisible() and panel.tabs.currentIndex() == 1
     assert "clip 1" in panel.clip_label.text()
     panel.seconds.setValue(2.5)
-    assert "move right by 1.500 s" in panel.placement.text()
+    assert "move right by 00:00:01.500" in panel.placement.text()  # in the selection bar's time format
     with qtbot.waitSignal(_session(w).run_finished, timeout=30000):
         qtbot.mouseClick(panel.extend_button, Qt.MouseButton.LeftButton)
     ts = _session(w).take_set
@@ -351,7 +351,7 @@ def test_extend_before_the_start_grows_into_free_space(qtbot, window, store):
     panel = _panel(w)
     panel.seconds.setValue(2.0)
     panel.direction.setCurrentIndex(panel.direction.findData("start"))
-    assert "start at 1.000 s; nothing else moves" in panel.placement.text()
+    assert "start at 00:00:01.000; nothing else moves" in panel.placement.text()
     with qtbot.waitSignal(_session(w).run_finished, timeout=30000):
         qtbot.mouseClick(panel.extend_button, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(panel.apply_button, Qt.MouseButton.LeftButton)
