@@ -114,6 +114,20 @@ def test_track_heights_are_view_state_not_history_or_file(qtbot, window):
     assert [t.name for t in old.tracks] == [t.name for t in w.project.tracks]
 
 
+def test_track_heights_come_back_with_their_project_file(qtbot, window, tmp_path):
+    w = window
+    _load(w, _project(2))
+    t0 = w.project.tracks[0].id
+    w.timeline.lanes.set_height(t0, 200)
+    out = tmp_path / "heights.seedwave"
+    assert w._save_to(out, wait=True)
+    w.set_project(Project(), None, "New project")
+    with qtbot.waitSignal(w.import_finished, timeout=20000):
+        w.open_paths([str(out)])
+    assert w.timeline.lanes.height_of(t0) == 200
+    assert len(w.document.history.entries) == 1 and not w.document.modified
+
+
 # --------------------------------------------------------------------------- stale values
 
 

@@ -9,6 +9,7 @@ job in :meth:`Document.save`; its end arrives as the document's ``saved`` or
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +32,8 @@ AUDIO_FILTER = "Audio files (" + " ".join(f"*{e}" for e in AUDIO_EXTENSIONS) + "
 PROJECT_FILTER = f"Seedwave projects (*{EXTENSION})"
 SUPPORTED_FILTER = f"All supported files (*{EXTENSION} " + " ".join(f"*{e}" for e in AUDIO_EXTENSIONS) + ")"
 FOLDER_KEY = "files/last_folder"  # File > Open and Import start where the user last opened a file
+HEIGHTS_KEY = "view/track_heights"  # per project file: the track heights the user set (view state)
+MAX_REMEMBERED = 50
 
 
 class Opened:
@@ -189,6 +192,7 @@ class ProjectFiles:
         first = Path(opened.paths[0])
         if opened.project is not None:
             self.set_project(opened.project, first)
+            self.restore_heights(first)
         else:
             self.set_project(opened.new_project(), None, f"Open {first.name}")
         self.document.mark_saved()  # opening a file is not a change: closing right away asks nothing
@@ -310,7 +314,35 @@ class ProjectFiles:
         relay.deleteLater()
         return bool(result and result[0])
 
+    def _view_settings(self) -> dict:
+        try:
+            data = json.loads(str(self.settings.q.value(HEIGHTS_KEY, "{}")))
+        except ValueError:
+            data = {}
+        return data if isinstance(data, dict) else {}
+
+    def remember_heights(self, path: Path) -> None:
+        """Keep the tracks' heights for this project file (view settings, not the project)."""
+        lanes = self.timeline.lanes
+        heights = {t.id: lanes.display_for(t.id).height for t in self.project.tracks
+                   if lanes.display_for(t.id).height is not None}
+        data = self._view_settings()
+        key = str(Path(path).resolve())
+        data.pop(key, None)
+        if heights:
+            data[key] = heights
+        self.settings.q.setValue(HEIGHTS_KEY, json.dumps(dict(list(data.items())[-MAX_REMEMBERED:])))
+
+    def restore_heights(self, path: Path) -> None:
+        heights = self._view_settings().get(str(Path(path).resolve()), {})
+        lanes = self.timeline.lanes
+        for t in self.project.tracks:
+            h = heights.get(t.id) if isinstance(heights, dict) else None
+            if isinstance(h, int):
+                lanes.set_height(t.id, h)
+
     def _saved(self, path: Path) -> None:
+        self.remember_heights(Path(path))
         self.settings.add_recent(str(Path(path).resolve()))
         self.show_message(f"Saved {path}")
 
