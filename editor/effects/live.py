@@ -53,7 +53,10 @@ def _effect(effect_id: str) -> Effect:
 
 
 def live_support(effect: Effect | type[Effect]) -> str:
-    """How an effect runs as an insert: "board", "stream", "stateless", or "" (it cannot)."""
+    """How an effect runs as an insert: "board", "stream", "stateless", or "" (it cannot).
+    An effect can opt out with ``streaming = False``."""
+    if getattr(effect, "streaming", None) is False:
+        return ""
     if callable(getattr(effect, "make_board", None)):
         return "board"
     if callable(getattr(effect, "stream", None)):
