@@ -261,6 +261,12 @@ class MainWindow(ProjectFiles, EditCommands, Transport, QMainWindow):
         settings_page.install(self)
         install_layouts(self)
         install_recording(self)
+        from .timeline import spectral_tool
+
+        spectral_tool.install(self)
+        from .spectral_ops import install as install_spectral_ops
+
+        install_spectral_ops(self)
         self.host.ui.register_panel("history", self.history_panel, self.history_dock)
         self.host.ui.register_panel("mixer", self.mixer, self.mixer_dock)
         self.host.ui.register_panel("effects", self.effect_panel, self.effects_dock)
