@@ -85,7 +85,19 @@ class ChainPanel(ChainRunning, QWidget):
         self.form: ParamForm | None = None
         self._loading = False
         self.setAccessibleName("Chains")
-        lay = QVBoxLayout(self)
+        # Everything sits in a scroll area: when the dock is short (several panels in the
+        # column) it scrolls instead of cutting off the buttons at the bottom.
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 2, 2)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        content = QWidget()
+        scroll.setWidget(content)
+        outer.addWidget(scroll)
+        self.setMinimumWidth(320)
+        lay = QVBoxLayout(content)
         lay.setContentsMargins(2, 2, 2, 2)
 
         # -- file row ------------------------------------------------------------------------------
@@ -126,7 +138,7 @@ class ChainPanel(ChainRunning, QWidget):
         self.saved.setAccessibleName("Saved chains")
         self.saved.setToolTip("Double-click or press Enter to load a saved chain")
         self.saved.itemActivated.connect(lambda item: self.load_saved(item.data(Qt.ItemDataRole.UserRole)))
-        self.saved.setMinimumHeight(48)
+        self.saved.setMinimumHeight(40)
         sl.addWidget(self.saved)
         split.addWidget(saved_box)
 
@@ -139,6 +151,7 @@ class ChainPanel(ChainRunning, QWidget):
         self.steps.setToolTip("Checked steps run; Ctrl+Up / Ctrl+Down move the selected step, Delete removes it")
         self.steps.currentRowChanged.connect(self._step_picked)
         self.steps.itemChanged.connect(self._item_checked)
+        self.steps.setMinimumHeight(60)
         stl.addWidget(self.steps, 1)
         brow = QHBoxLayout()
         self.up_button = self._tool("Up", "Move step up", "Move the selected step up (Ctrl+Up)",
@@ -235,7 +248,7 @@ class ChainPanel(ChainRunning, QWidget):
         self.batch_button.setToolTip("Run this chain over many files (File > Batch…)")
         self.batch_button.clicked.connect(self._open_batch)
         arow.addWidget(self.batch_button)
-        lay.addLayout(arow)
+        outer.addLayout(arow)
         crow = QHBoxLayout()
         self.status = QLabel()
         self.status.setWordWrap(True)
@@ -257,7 +270,7 @@ class ChainPanel(ChainRunning, QWidget):
         crow.addWidget(self.preview_button)
         crow.addWidget(self.cancel_button)
         crow.addWidget(self.apply_button)
-        lay.addLayout(crow)
+        outer.addLayout(crow)  # below the scroll area: always in sight
 
         self.preview_job: Job | None = None
         self.w.audition.state_changed.connect(self._preview_state)  # "Stop Preview" reverts when playback ends
