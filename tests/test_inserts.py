@@ -22,7 +22,7 @@ from editor.core.projectfile import load_project, save_project
 from editor.core.sequence import AudioSeq
 from editor.core.serialize import project_from_dict, project_to_dict
 from editor.effects.base import Effect, EffectContext, Param
-from editor.effects.live import bake_track, check_insert, processor_factory
+from editor.effects.live import BoardProcessor, bake_track, check_insert, processor_factory
 from editor.effects.registry import registry
 from editor.engine.export import ExportSettings, export_mix
 from editor.engine.inserts import InsertError
@@ -268,7 +268,8 @@ def test_chains_with_latency_are_compensated_so_tracks_stay_aligned(store, effec
     alone = render(Project(RATE, (plain,)), 0, total)
     assert np.abs(out - 2 * alone).max() < 1e-5  # sample-aligned: the two copies add up exactly
     with Renderer(p) as r:
-        assert r.latency == latency
+        # Boards with latency run on fixed blocks, which adds up to one block less a frame.
+        assert r.latency == latency + BoardProcessor.FIXED_BLOCK - 1
     # Without compensation the copies would be ``latency`` frames apart and not double.
     shifted = alone.copy()
     shifted[:, latency:] += alone[:, :-latency]

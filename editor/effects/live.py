@@ -118,20 +118,54 @@ def copy_settings(dst: Any, src: Any) -> bool:
 
 
 class BoardProcessor:
-    """A pedalboard board streamed block by block (``reset=False``)."""
+    """A pedalboard board streamed block by block (``reset=False``).
+
+    A board without latency is fed the caller's blocks as they come (its output
+    does not depend on where the blocks end). A board that declares a latency
+    (``board_latency``) is fed fixed blocks of :attr:`FIXED_BLOCK` frames, because
+    how much pedalboard holds back at the start of a stream can depend on the
+    block sizes (Rubber Band pitch shifting); its delay is then the declared
+    latency plus ``FIXED_BLOCK - 1`` frames whatever blocks the renderer uses, and
+    that is the latency it reports, so the renderer keeps it aligned.
+    """
+
+    FIXED_BLOCK = 1024
 
     def __init__(self, effect: Effect, params: dict[str, Any], sample_rate: int) -> None:
         self.effect = effect
         self.sample_rate = sample_rate
         self.board = effect.make_board(params, sample_rate)  # type: ignore[attr-defined]
-        self.latency = self._latency(params)
+        self._declared = self._latency(params)
         self._queue: np.ndarray | None = None  # output beyond what the last block asked for
+        self._pending: np.ndarray | None = None  # input short of a whole fixed block
+        self._held = 0
+        self.latency = self._declared
+        if self._declared > 0:
+            self._held = self._held_back(params)
+            self.latency = self._declared + self.FIXED_BLOCK - 1
+        self._pad = self._held + self.FIXED_BLOCK - 1 if self._declared > 0 else 0  # the queue never runs dry
 
     def _latency(self, params: dict[str, Any]) -> int:
         fn = getattr(self.effect, "board_latency", None)
         return int(fn(params, self.sample_rate)) if callable(fn) else 0
 
+    def _held_back(self, params: dict[str, Any]) -> int:
+        """Frames pedalboard holds back when a fresh board is fed fixed blocks
+        (measured on a second board: fed minus returned, a few blocks after the
+        first output)."""
+        board = self.effect.make_board(params, self.sample_rate)  # type: ignore[attr-defined]
+        silence = np.zeros((2, self.FIXED_BLOCK), np.float32)
+        fed = got = 0
+        after = 0
+        while after < 4 and fed < 30 * self.sample_rate:
+            got += board(silence, float(self.sample_rate), buffer_size=self.FIXED_BLOCK, reset=False).shape[1]
+            fed += self.FIXED_BLOCK
+            after += got > 0
+        return fed - got
+
     def process(self, x: np.ndarray) -> np.ndarray:
+        if self._declared > 0:
+            return self._process_fixed(x)
         channels, n = x.shape
         block = np.ascontiguousarray(x, np.float32)
         if n <= channels:
@@ -141,22 +175,41 @@ class BoardProcessor:
         y = np.asarray(self.board(block, float(self.sample_rate), reset=False), np.float32)
         if y.shape[1] > n and n <= channels:
             y = y[:, :n]
+        return self._emit(y, channels, n)
+
+    def _emit(self, y: np.ndarray, channels: int, n: int) -> np.ndarray:
+        """``n`` frames from what the board returned so far (queued beyond, silence before)."""
         if self._queue is not None:
             y = np.concatenate([self._queue, y], axis=1)
             self._queue = None
         if y.shape[1] < n:
             # Pedalboard holds back a plugin's own latency at the start of a stream
-            # (short blocks until primed); silence in front keeps every block full
-            # size, so the board's delay is that latency (``board_latency``).
+            # (short blocks until primed); silence in front keeps every block full size.
             y = np.concatenate([np.zeros((channels, n - y.shape[1]), np.float32), y], axis=1)
         elif y.shape[1] > n:
             self._queue = y[:, n:]
             y = y[:, :n]
         return y
 
+    def _process_fixed(self, x: np.ndarray) -> np.ndarray:
+        channels, n = x.shape
+        if self._queue is None and self._pad:
+            self._queue = np.zeros((channels, self._pad), np.float32)
+            self._pad = 0
+        data = np.ascontiguousarray(x, np.float32)
+        if self._pending is not None:
+            data = np.concatenate([self._pending, data], axis=1)
+        b = self.FIXED_BLOCK
+        whole = data.shape[1] // b * b
+        outs = [np.asarray(self.board(data[:, i : i + b], float(self.sample_rate), buffer_size=b, reset=False),
+                           np.float32) for i in range(0, whole, b)]
+        self._pending = data[:, whole:] if whole < data.shape[1] else None
+        y = np.concatenate(outs, axis=1) if outs else np.zeros((channels, 0), np.float32)
+        return self._emit(y, channels, n)
+
     def update(self, step: ChainStep) -> bool:
         params = type(self.effect).resolve_params(step.param_dict)
-        if self._latency(params) != self.latency:
+        if self._latency(params) != self._declared:
             return False
         custom = getattr(self.effect, "update_board", None)
         if callable(custom):
@@ -166,6 +219,8 @@ class BoardProcessor:
     def reset(self) -> None:
         self.board.reset()
         self._queue = None
+        self._pending = None
+        self._pad = self._held + self.FIXED_BLOCK - 1 if self._declared > 0 else 0
 
 
 class StatelessProcessor:
