@@ -321,7 +321,8 @@ def test_file_batch_runs_a_chain_over_a_folder_with_a_bad_file(qtbot, window, tm
     dlg.close()
 
 
-def test_file_batch_cancel_stops_the_run_and_still_writes_the_report(qtbot, window, tmp_path):
+@pytest.mark.parametrize("where", ["dialog", "jobs panel"])
+def test_file_batch_cancel_stops_the_run_and_still_writes_the_report(qtbot, window, tmp_path, where):
     w = window
     src, names = _batch_tree(tmp_path, 10, 20.0)
     dlg = open_batch_dialog(w)
@@ -331,7 +332,10 @@ def test_file_batch_cancel_stops_the_run_and_still_writes_the_report(qtbot, wind
     dlg.workers.setValue(1)
     dlg.start()
     wait_until(qtbot, lambda: any(dlg.status_of(k) == "done" for k in dlg.rows), 120)
-    qtbot.mouseClick(dlg.cancel_button, Qt.MouseButton.LeftButton)
+    if where == "dialog":
+        qtbot.mouseClick(dlg.cancel_button, Qt.MouseButton.LeftButton)
+    else:
+        dlg.job.cancel()  # what the Jobs panel's cancel button does
     wait_until(qtbot, lambda: not dlg.running, 60)
     report = dlg.report
     assert report is not None and report.cancelled

@@ -13,6 +13,7 @@ failure and where the report file is. A cancelled run still writes its report.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -380,7 +381,23 @@ class BatchDialog(QDialog):
         holder: dict[str, BatchReport] = {}
 
         def work(ctx: TaskContext) -> BatchReport:
-            holder["report"] = report = run_batch_task(runner, ctx)
+            # A cancel from the Jobs panel (or the window closing) reaches the runner at once,
+            # not only at the next progress report.
+            stop = threading.Event()
+
+            def watch() -> None:
+                while not stop.wait(0.1):
+                    if ctx.cancelled:
+                        runner.cancel()
+                        return
+
+            watcher = threading.Thread(target=watch, name="batch-cancel", daemon=True)
+            watcher.start()
+            try:
+                holder["report"] = report = run_batch_task(runner, ctx)
+            finally:
+                stop.set()
+                watcher.join()
             return report
 
         job = Job(f"Batch: {spec.title}", work, kind="batch")
