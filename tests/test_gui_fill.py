@@ -151,6 +151,7 @@ def test_fill_a_gap_in_a_loop_choose_a_take_apply_and_undo_bit_exact(qtbot, wind
 
     shortcut(qtbot, w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert w.project is project0
+    assert "Applied take" not in panel.status.text()  # no longer true after the undo
     np.testing.assert_array_equal(_clip_audio(w.project), x)
 
 
@@ -321,7 +322,7 @@ def test_extend_a_clip_at_its_end_moves_only_what_it_must_then_undo(qtbot, windo
         qtbot.mouseClick(panel.extend_button, Qt.MouseButton.LeftButton)
     ts = _session(w).take_set
     assert ts.kind == "extend" and len(ts.takes) >= 2 and ts.moved[0] == int(1.5 * RATE)
-    assert "Extensions of “clip 1” by 2.500 s at the end" in panel.header.text()
+    assert "Extensions of “clip 1” by 00:00:02.500 at the end" in panel.header.text()
     assert w.project is project0  # found, not applied
 
     _click_row(qtbot, w, 2)
