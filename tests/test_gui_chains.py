@@ -211,6 +211,10 @@ def test_every_new_control_has_an_accessible_name_and_a_menu_path(qtbot, window)
     assert "&Chain Panel" in [a.text() for a in w.menus["Effects"].actions()]
     tracks = [a.text() for a in w.menus["Tracks"].actions()]
     assert "Save Inserts as &Chain…" in tracks and "&Load Chain as Inserts…" in tracks
+    w.effects_dock.raise_()
+    w.act_chain_panel.trigger()  # Ctrl+Shift+K: the panel comes to the front with the steps focused
+    qtbot.wait(20)
+    assert w.chains_dock.isVisible() and not w.chains_dock.isHidden()
     keys = [k for _name, k in w.shortcut_table()]
     assert keys.count("Ctrl+Alt+B") == 1 and keys.count("Ctrl+Shift+K") == 1
 

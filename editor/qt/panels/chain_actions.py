@@ -134,11 +134,10 @@ def install(window) -> None:  # noqa: ANN001 - MainWindow
     window.effect_panel.add_to_chain.connect(lambda eid, values: window.chain_panel.add_step(eid, values))
     window.batch_dialog = None
 
-    act_panel = window.chains_dock.toggleViewAction()
-    act_panel.setText("&Chain Panel")
-    act_panel.setShortcut("Ctrl+Shift+K")
-    act_panel.setStatusTip("Build, save and apply effect chains")
-    window.addAction(act_panel)
+    # Shows and focuses the panel (even when it is a tab behind Effects); View > Panels toggles it.
+    act_panel = window.action("&Chain Panel", lambda: show_chain_panel(window), "Ctrl+Shift+K",
+                              "Build, save and apply effect chains")
+    window.act_chain_panel = act_panel
     window.menus["Effects"].addAction(act_panel)
     window.effects_menu_actions.append(act_panel)
 
