@@ -446,3 +446,15 @@ def test_extend_after_a_fade_to_a_quiet_tail_stays_quiet(loop):
     ext = take.apply(x)[:, x.shape[1]:]
     tail_peak = np.max(np.abs(x[:, -RATE // 2:]))
     assert np.max(np.abs(ext)) <= 2.0 * tail_peak  # no burst of the song's loud part
+
+
+def test_extend_before_a_fade_in_from_silence_adds_silence(loop):
+    x = np.tile(loop, (1, 2))[:, : 12 * RATE].copy()
+    t = np.arange(x.shape[1]) / RATE
+    x *= np.clip((t - 2.0) / 3.0, 0.0, 1.0) ** 2  # silent for 2 s, then fades in
+    ctx = TaskContext()
+    take = extend_candidates(x, RATE, 3.0, "start", 2, ctx)[0]
+    out = take.apply(x)
+    assert out.shape[1] == x.shape[1] + 3 * RATE
+    assert np.max(np.abs(out[:, : 3 * RATE])) == 0.0 and np.array_equal(out[:, 3 * RATE:], x)
+    assert any("starts in silence" in w for w in ctx.warnings)

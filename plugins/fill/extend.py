@@ -46,7 +46,7 @@ def extend_candidates(audio: np.ndarray, rate: int, seconds: float, direction: s
     rev = direction == "start"
     if rev:
         x = x[:, ::-1]
-    takes = _extend_end(np.ascontiguousarray(x), rate, k, n_takes, ctx, context)
+    takes = _extend_end(np.ascontiguousarray(x), rate, k, n_takes, ctx, context, rev)
     if rev:
         n = x.shape[1]
         takes = [_reversed(t, n, rate) for t in takes]
@@ -57,6 +57,9 @@ def extend_candidates(audio: np.ndarray, rate: int, seconds: float, direction: s
 def _reversed(t: Take, n: int, rate: int) -> Take:
     """A take made on the reversed clip, in the clip's own time: the loop is ``[0, loop_end)``."""
     params = dict(t.params)
+    if t.engine == "silence":
+        return Take(t.index, t.engine, n - t.stop, n - t.start, np.ascontiguousarray(t.audio[:, ::-1]), t.score,
+                    "Silence (the clip starts in silence)", {**params, "direction": "start"})
     start_s = params.pop("loop_start_s")
     params["loop_end_s"] = round(n / rate - start_s, 4)
     params["direction"] = "start"
@@ -76,7 +79,8 @@ def extend(audio: np.ndarray, rate: int, seconds: float, direction: str = "end",
     return chosen.apply(np.asarray(audio, np.float32)), chosen
 
 
-def _extend_end(x: np.ndarray, rate: int, k: int, n_takes: int, ctx: TaskContext, context: float) -> list[Take]:
+def _extend_end(x: np.ndarray, rate: int, k: int, n_takes: int, ctx: TaskContext, context: float,
+                reverse: bool = False) -> list[Take]:
     n = x.shape[1]
     mono = x.mean(axis=0)
     hop, n_fft = frame_params(rate)
@@ -85,13 +89,15 @@ def _extend_end(x: np.ndarray, rate: int, k: int, n_takes: int, ctx: TaskContext
     ctx.progress(0.05, "Extend: analysing the clip")
     tail = _tail_state(mono, rate)
     if tail == "silent":
-        ctx.warn("Extend: the clip ends in silence; the extension continues the silence")
+        where = "starts" if reverse else "ends"
+        ctx.warn(f"Extend: the clip {where} in silence; the extension continues the silence")
         return [_silence_take(x, rate, k)]
     ceiling = _level_ceiling(mono, rate) if tail == "faded" else None
     ends = _loop_points(mono, rate, n, hop, n_fft, xf + search, context, ceiling)
     if tail == "faded" and not ends:
-        raise EffectError("the clip ends in a fade-out and its quiet tail is too short to continue "
-                          "(Extend would repeat louder material); there is nothing to continue")
+        what = "starts with a fade-in and its quiet lead-in" if reverse else "ends in a fade-out and its quiet tail"
+        raise EffectError(f"the clip {what} is too short to continue (Extend would repeat louder material); "
+                          "there is nothing to continue")
     ctx.check()
     takes: list[Take] = []
     seen: list[np.ndarray] = []
