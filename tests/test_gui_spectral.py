@@ -141,3 +141,99 @@ def test_spectral_gain_removes_tone_and_undo(qtbot, window):
     assert entry.meta["spectral_selection"]["parts"] and entry.meta["track"] == tid  # provenance
     w.document.undo()
     np.testing.assert_array_equal(mix(w.project), before)
+
+
+def test_effect_inside_selection_changes_only_the_band(qtbot, window):
+    w = window
+    x = _tones()
+    tid = _show(w, x)
+    w.spectral_tool.actions["box"].trigger()
+    _box(qtbot, w, tid, 1.5, 2.5, 2000.0, 4500.0)
+    before = mix(w.project)
+    panel = w.spectral_panel
+    panel.set_op("effect")
+    panel.effect.setCurrentIndex(panel.effect.findData("highpass"))
+    panel.effect_params.setText("cutoff=8000")
+    with qtbot.waitSignal(w.spectral_ops.run_finished, timeout=120000):
+        panel.btn_apply.click()
+    after = mix(w.project)
+    # Inside the box the 3 kHz tone is cut; the 300 Hz tone under it (outside the band) stays,
+    # though a high-pass on the whole span would have removed it; before the box, nothing changed.
+    assert _band_power(after[0], 1.7, 2.3, 2800, 3200) < 0.1 * _band_power(before[0], 1.7, 2.3, 2800, 3200)
+    assert _band_power(after[0], 1.7, 2.3, 250, 350) == pytest.approx(_band_power(before[0], 1.7, 2.3, 250, 350),
+                                                                      rel=0.02)
+    np.testing.assert_array_equal(after[:, : int(1.4 * RATE)], before[:, : int(1.4 * RATE)])
+    assert "spectral selection" in w.document.history.entry.label
+
+
+def _beep() -> np.ndarray:
+    """Quiet 300 Hz and 1 kHz tones all along, with a 3 kHz beep from 1.8 to 2.2 s."""
+    t = np.arange(4 * RATE) / RATE
+    x = 0.2 * np.sin(2 * np.pi * 300 * t) + 0.1 * np.sin(2 * np.pi * 1000 * t)
+    x += np.where((t >= 1.8) & (t < 2.2), 0.4 * np.sin(2 * np.pi * 3000 * t), 0.0)
+    return x.astype(np.float32)[None, :]
+
+
+def test_repair_takes_preview_and_apply(qtbot, window):
+    w = window
+    tid = _show(w, _beep())
+    w.spectral_tool.actions["box"].trigger()
+    _box(qtbot, w, tid, 1.75, 2.25, 2500.0, 3600.0)
+    before = mix(w.project)
+    panel = w.spectral_panel
+    panel.set_op("repair")
+    panel.engine.setCurrentIndex(panel.engine.findData("auto"))
+    panel.n_takes.setValue(3)
+    with qtbot.waitSignal(w.spectral_ops.takes_ready, timeout=180000):
+        panel.btn_takes.click()
+    assert panel.takes.count() >= 2
+    assert panel.takes.currentRow() == 0
+    # Preview a take: the processed audio is ready to audition (and A/B switches variants).
+    panel.takes.setCurrentRow(1)
+    with qtbot.waitSignal(w.spectral_ops.preview_ready, timeout=120000):
+        panel.btn_preview.click()
+    pv = w.spectral_ops.preview
+    assert pv is not None and pv["original"] is not pv["processed"]
+    assert w.spectral_ops.toggle_ab() == "original"
+    assert w.spectral_ops.toggle_ab() == "processed"
+    panel.takes.setCurrentRow(0)
+    with qtbot.waitSignal(w.spectral_ops.run_finished, timeout=180000):
+        panel.btn_apply.click()
+    after = mix(w.project)
+    assert _band_power(after[0], 1.85, 2.15, 2900, 3100) < 0.05 * _band_power(before[0], 1.85, 2.15, 2900, 3100)
+    # The tones under and beside the beep are kept; far from it, bit-exact.
+    assert _band_power(after[0], 1.85, 2.15, 950, 1050) == pytest.approx(
+        _band_power(before[0], 1.85, 2.15, 950, 1050), rel=0.05)
+    np.testing.assert_array_equal(after[:, : int(1.6 * RATE)], before[:, : int(1.6 * RATE)])
+    np.testing.assert_array_equal(after[:, int(2.4 * RATE):], before[:, int(2.4 * RATE):])
+    meta = w.document.history.entry.meta
+    assert meta["spectral_repair"]["take"] == 0 and meta["spectral_repair"]["requested_engine"] == "auto"
+
+
+def test_brush_lasso_and_harmonic_tools(qtbot, window):
+    w = window
+    tid = _show(w, _tones())
+    lanes = w.timeline.lanes
+    w.spectral_tool.actions["brush"].trigger()
+    drag(qtbot, lanes, _pt(w, tid, 1.0, 3000.0), _pt(w, tid, 2.0, 3000.0))
+    sel = w.host.selection.current()
+    assert sel.has_band and type(sel.mask.parts[0].shape).__name__ == "Stroke"
+    assert sel.low_hz < 3000.0 < sel.high_hz
+    w.spectral_tool.actions["lasso"].trigger()
+    a, b, c = _pt(w, tid, 2.0, 500.0), _pt(w, tid, 3.0, 500.0), _pt(w, tid, 2.5, 5000.0)
+    qtbot.mousePress(lanes, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, a)
+    for q in (b, c, a):
+        qtbot.mouseMove(lanes, q)
+    qtbot.mouseRelease(lanes, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, a)
+    parts = w.host.selection.current().mask.parts
+    assert [type(p.shape).__name__ for p in parts] == ["Stroke", "Polygon"]
+    w.spectral_tool.actions["harmonic"].trigger()
+    with qtbot.waitSignal(w.spectral_tool.harmonic_ready, timeout=120000):
+        qtbot.mouseClick(lanes, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, _pt(w, tid, 2.0, 300.0))
+    sel = w.host.selection.current()
+    shape = sel.mask.parts[0].shape
+    assert type(shape).__name__ == "Harmonic"
+    f0 = np.asarray(shape.f0, float)
+    assert np.nanmedian(f0) == pytest.approx(300.0, rel=0.03)
+    # Tracked over the tone's length, in project seconds.
+    assert sel.start < 1.0 * RATE and sel.stop > 3.0 * RATE

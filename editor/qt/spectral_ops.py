@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QPushButton,
     QSpinBox,
@@ -316,6 +317,10 @@ class SpectralPanel(QWidget):
                 self.effect.addItem(eff.title, eff.id)
         self.effect.setAccessibleName("Effect to run inside the selection")
         form.addRow("&Effect:", self.effect)
+        self.effect_params = QLineEdit()
+        self.effect_params.setPlaceholderText("name=value; name=value (empty: the effect's defaults)")
+        self.effect_params.setAccessibleName("Parameters of the effect inside the selection")
+        form.addRow("Effect &parameters:", self.effect_params)
         self.engine = QComboBox()
         for key, label in ENGINES:
             self.engine.addItem(label, key)
@@ -362,6 +367,7 @@ class SpectralPanel(QWidget):
         key = self.op.currentData()
         self.gain.setEnabled(key == "gain")
         self.effect.setEnabled(key == "effect")
+        self.effect_params.setEnabled(key == "effect")
         for wdg in (self.engine, self.n_takes, self.takes, self.btn_takes):
             wdg.setEnabled(key == "repair")
         self.ops.takes = []
@@ -381,7 +387,7 @@ class SpectralPanel(QWidget):
         if key == "gain":
             params: dict[str, Any] = {"gain_db": self.gain.value()}
         elif key == "effect":
-            params = {"effect": self.effect.currentData() or "", "effect_params": ""}
+            params = {"effect": self.effect.currentData() or "", "effect_params": self.effect_params.text().strip()}
         else:
             row = self.takes.currentRow()
             params = {"engine": self.engine.currentData(), "take": max(0, row) if self.ops.takes else 0}

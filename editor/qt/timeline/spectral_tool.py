@@ -332,8 +332,11 @@ class SpectralTool(QObject):
         self.harmonic_job = job
 
         def ok(shape) -> None:  # noqa: ANN001
-            self.combine(shape.shifted(shift), op, tid)
-            self.harmonic_ready.emit(job)
+            try:
+                moved = SpectralSelection().add(shape).shifted(shift).parts[0].shape  # into project seconds
+                self.combine(moved, op, tid)
+            finally:
+                self.harmonic_ready.emit(job)
 
         def fail(message: str) -> None:
             self.w.show_message(f"Harmonic selection: {message}")
