@@ -306,7 +306,7 @@ class Lanes(QWidget):
             self.spectra.forget_unwanted(wanted)
         self._paint_drag_extras(p)
         # Selection
-        if st.has_range:
+        if st.has_range and st.mask is None:  # a spectral selection draws itself (spectral_tool.py)
             x0, x1 = st.x_of(st.sel_start), st.x_of(st.sel_stop)
             for track, top, h in self.track_rows():
                 if track.id in sel:
