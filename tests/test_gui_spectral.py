@@ -237,3 +237,17 @@ def test_brush_lasso_and_harmonic_tools(qtbot, window):
     assert np.nanmedian(f0) == pytest.approx(300.0, rel=0.03)
     # Tracked over the tone's length, in project seconds.
     assert sel.start < 1.0 * RATE and sel.stop > 3.0 * RATE
+
+
+def test_band_from_time_selection_by_keyboard_path(qtbot, window):
+    w = window
+    tid = _show(w, _tones())
+    w.state.set_selection(RATE, 2 * RATE, (tid,))
+    assert w.spectral_tool.band_from_time(2500.0, 3500.0)
+    sel = w.host.selection.current()
+    assert (sel.start, sel.stop, sel.low_hz, sel.high_hz) == (RATE, 2 * RATE, 2500.0, 3500.0)
+    assert "2.50 kHz–3.50 kHz" in w.spectral_tool.status.text()
+    assert w.spectral_panel.where.text() == w.spectral_tool.status.text()
+    # Another time selection (a click in the lanes) replaces the spectral one.
+    w.state.set_selection(0, RATE // 2, (tid,))
+    assert not w.host.selection.current().has_band

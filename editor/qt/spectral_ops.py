@@ -435,6 +435,17 @@ def install(window: MainWindow) -> SpectralPanel:
                             ("repair", "Spectral &Repair…", "Ctrl+Alt+Shift+R")):
         menu.addAction(window.action(text, lambda _c=False, k=key: show(k), keys,
                                      f"{text.replace('&', '').rstrip('…')} on the spectral selection"))
+
+    def context_items(m, _info) -> None:  # noqa: ANN001 - QMenu, ContextInfo
+        if window.spectral_tool.selection is None:
+            return
+        m.addSeparator()
+        for key, text in (("gain", "Spectral Gain…"), ("effect", "Effect Inside Spectral Selection…"),
+                          ("repair", "Spectral Repair…")):
+            m.addAction(text, lambda k=key: show(k))
+
+    window.host.ui.add_context_items("timeline", context_items)
+    window.host.ui.add_context_items("clip", context_items)
     menu.addAction(window.action("Apply Spectral Operation", lambda: panel.apply(), "Ctrl+Alt+Shift+Return",
                                  "Apply the Spectral panel's operation to the spectral selection"))
     menu.addAction(window.action("Preview Spectral Operation", lambda: panel.preview(), "Ctrl+Alt+Shift+Space",

@@ -192,6 +192,48 @@ class SpectralTool(QObject):
         self.status.setText(text)
         self.status.setVisible(bool(text))
 
+    def band_from_time(self, low_hz: float, high_hz: float) -> bool:
+        """A box over the time selection (first selected track) and ``low_hz .. high_hz``:
+        the keyboard's way to a spectral selection. False if there is no time selection."""
+        st = self.state
+        if not (st.has_range and st.track_ids):
+            self.w.show_message("Select a time range on a track first")
+            return False
+        rate = self.w.project.sample_rate
+        lo, hi = sorted((max(0.0, low_hz), min(high_hz, rate / 2.0)))
+        if hi <= lo:
+            self.w.show_message("The band is empty: the high frequency must be above the low one")
+            return False
+        self.store(SpectralSelection().add(Box(st.sel_start / rate, st.sel_stop / rate, lo, hi)), st.track_ids[0])
+        return True
+
+    def band_dialog(self) -> None:
+        """Ask for a band (Hz) and make it the spectral selection over the time selection."""
+        from PySide6.QtWidgets import QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout
+
+        nyq = self.w.project.sample_rate / 2.0
+        sel = self.selection
+        dlg = QDialog(self.w)
+        dlg.setWindowTitle("Spectral Band")
+        form = QFormLayout(dlg)
+        spins = []
+        for label, value, name in (("&Low:", sel.bounds(False)[2] if sel else 1000.0, "Low frequency in Hz"),
+                                   ("&High:", sel.bounds(False)[3] if sel else 4000.0, "High frequency in Hz")):
+            sb = QDoubleSpinBox()
+            sb.setRange(0.0, nyq)
+            sb.setDecimals(1)
+            sb.setSuffix(" Hz")
+            sb.setValue(min(value, nyq))
+            sb.setAccessibleName(name)
+            form.addRow(label, sb)
+            spins.append(sb)
+        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        box.accepted.connect(dlg.accept)
+        box.rejected.connect(dlg.reject)
+        form.addRow(box)
+        if dlg.exec() == QDialog.DialogCode.Accepted:
+            self.band_from_time(spins[0].value(), spins[1].value())
+
     # -- tools ------------------------------------------------------------------------
     def set_tool(self, tool: str) -> None:
         self.tool = tool
@@ -490,6 +532,8 @@ def install(window: MainWindow) -> SpectralTool:
     clear = window.action("Clear Spectral Selection", lambda: tool.clear(), "Esc",
                           "Drop the spectral selection (the time selection stays)")
     menu.addSeparator()
+    menu.addAction(window.action("Spectral &Band from Time Selection…", tool.band_dialog, "Ctrl+Alt+Shift+B",
+                                 "Make the time selection a spectral selection of a band you type in Hz"))
     menu.addAction(clear)
     tool.clear_action = clear
     tool._update_status()
