@@ -149,6 +149,11 @@ class EqEffect(BoardEffect):
         "Remove rumble": {"low_cut_slope": "24", "low_cut": 60.0},
     }
 
+    @classmethod
+    def curve(cls, params: dict[str, Any], sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+        """The response curve the host's parameter form draws: (Hz, dB)."""
+        return response_curve(params, sample_rate)
+
     def plugins(self, params: dict[str, Any], sample_rate: int) -> list[Any]:
         import pedalboard
 

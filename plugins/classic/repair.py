@@ -144,6 +144,17 @@ class NoiseReduceEffect(Effect):
               help="without a captured profile: an audio file of the noise alone"),
     )
 
+    selection_params: ClassVar[tuple[str, ...]] = ("profile",)  # the form's "Use selection" fills it
+
+    @classmethod
+    def from_selection(cls, name: str, audio: np.ndarray, sample_rate: int) -> str:
+        """The ``profile`` value from selected noise-only audio (the host form's "Use selection")."""
+        from .noiseprofile import capture_profile
+
+        if name != "profile":
+            raise EffectError(f"{name} is not filled from the selection")
+        return capture_profile(audio, sample_rate)
+
     def describe_run(self, params: dict[str, Any]) -> str:
         shown = {k: v for k, v in params.items() if k != "profile"}
         label = super().describe_run(shown)

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from ...core.errors import SeedwaveError
 from ...effects.base import Effect
 from ...host.widgets.ab_row import add_variant_buttons
+from ...host.widgets.form_extras import FormExtras, add_form_extras, selected_audio
 from ...host.widgets.param_form import ParamForm
 from ...jobs.runner import Job
 from ..effect_apply import EffectController
@@ -61,6 +62,7 @@ class EffectPanel(QWidget):
         self.w = controller.w
         self.effect: Effect | None = None
         self.form: ParamForm | None = None
+        self.form_extras: FormExtras | None = None
         self.job: Job | None = None
         self.setAccessibleName("Effects")
         lay = QVBoxLayout(self)
@@ -263,6 +265,8 @@ class EffectPanel(QWidget):
         self.about.setText(effect.description)
         self.about.setVisible(bool(effect.description))
         self.form = ParamForm(effect.params)
+        self.form_extras = add_form_extras(self.form, effect, lambda: self.w.project.sample_rate,
+                                           self._selected_audio, self.w.show_error)
         self.form.changed.connect(self._params_changed)
         self.form_area.setWidget(self.form)
         multi = bool(effect.outputs)
@@ -280,6 +284,11 @@ class EffectPanel(QWidget):
         self.effect_selected.emit(effect.id)
 
     # -- parameters and presets -----------------------------------------------------------------------
+    def _selected_audio(self) -> tuple:
+        """The selected audio, for a parameter the effect fills from the selection."""
+        sel = self.w.host.selection.current()
+        return selected_audio(self.w.project, sel.start, sel.stop, sel.track_ids)
+
     def values(self) -> dict:
         return self.form.values() if self.form is not None else {}
 

@@ -37,6 +37,7 @@ from ...core.edits import set_master_gain, set_track
 from ...core.model import Project, Track
 from ...engine.renderer import audible_tracks
 from ...host.widgets.fader import DbFader, PanKnob, StripMeter, format_pan
+from .inserts import InsertSection
 
 METER_MS = 33  # about 30 updates a second
 EDIT_MS = 40  # at most 25 drag edits a second
@@ -267,6 +268,8 @@ class MixerPanel(QWidget):
         self.empty_label = QLabel("No tracks yet: import audio to mix it here.")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.master = MasterStrip(self._edit, self._end_merge, self._hold)
+        self.master.inserts = InsertSection(self, None, "Master")
+        self.master.lay.insertWidget(2, self.master.inserts)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
@@ -307,6 +310,11 @@ class MixerPanel(QWidget):
             self._flush()
             self._throttle.start()
 
+    def _edit_now(self, fn: Callable[[Project], Project], label: str) -> bool:
+        """Apply a one-off edit at once (after any pending drag edit); False if it was refused."""
+        self._flush()
+        return self.document.apply(fn, label, None)
+
     def _flush(self) -> None:
         """Apply the pending drag edit, if any."""
         pending, self._pending = self._pending, None
@@ -342,7 +350,10 @@ class MixerPanel(QWidget):
                 strip.deleteLater()
             for t in project.tracks:
                 if t.id not in self.strips:
-                    self.strips[t.id] = TrackStrip(t, self._edit, self._end_merge, self._hold)
+                    strip = TrackStrip(t, self._edit, self._end_merge, self._hold)
+                    strip.inserts = InsertSection(self, t.id, t.name)
+                    strip.lay.insertWidget(2, strip.inserts)
+                    self.strips[t.id] = strip
             self.strips = {tid: self.strips[tid] for tid in ids}
             for i, tid in enumerate(ids):
                 self.strip_lay.insertWidget(i, self.strips[tid])
@@ -351,7 +362,11 @@ class MixerPanel(QWidget):
         busy = self._pending[2] if self._pending is not None else None
         for t in project.tracks:
             self.strips[t.id].update_from(t, t.id in audible, busy=busy)
+            if self.strips[t.id].inserts.name != t.name:
+                self.strips[t.id].inserts.set_name(t.name)
+            self.strips[t.id].inserts.update_from(project, busy)
         self.master.update_from(project, busy)
+        self.master.inserts.update_from(project, busy)
         self.scroll.setVisible(bool(ids))
         self.empty_label.setVisible(not ids)
 
