@@ -21,6 +21,7 @@ A crash mid-recording leaves the take file (flushed every second);
 from __future__ import annotations
 
 import bisect
+import threading
 from collections import deque
 from typing import Any
 
@@ -37,6 +38,7 @@ from ..core.task import TaskContext
 from ..core.timefmt import format_hms
 from ..engine.recorder import Recorder, RecordingError, compensation_frames
 from ..host.widgets.meters import PeakMeter
+from ..jobs.runner import Job
 
 POLL_MS = 30
 OPEN_END_S = 24 * 3600  # overdub playback runs past the project's end while recording
@@ -296,8 +298,8 @@ class Recording(QObject):
         self._stopping = True
         try:
             self.timer.stop()
-            info = rec.stop_take()
-            rec.close()
+            info = rec.stop_take()  # the take is complete on disk when this returns (about a millisecond)
+            close_in_background(rec)
             self.recorder = None
             self.take = None
             self.overlay.hide()
@@ -364,8 +366,10 @@ class Recording(QObject):
             self.stored.emit(None)
 
         self.storing += 1
-        job = w.jobs.run("Store the recording", work, kind="import")
+        # Relayed before it is submitted: a short take can be stored before a later connect.
+        job = Job("Store the recording", work, kind="import")
         w.host.jobs.relay(job, ok, fail, lambda: fail("cancelled"))
+        w.jobs.submit(job)
 
     def shutdown(self) -> None:
         """The window closes: a take in progress is kept (finished on disk) for the next start."""
@@ -374,6 +378,12 @@ class Recording(QObject):
         if rec is not None:
             rec.close()
         self.take = None
+
+
+def close_in_background(rec: Recorder) -> None:
+    """Close an input whose take (if any) is finished: stopping a PortAudio stream and its
+    writer thread takes about half a second, too long for the GUI thread."""
+    threading.Thread(target=rec.close, name="seedwave-recorder-close", daemon=True).start()
 
 
 def offer_take_recovery(window: Any, root: Any = None) -> bool:
@@ -412,8 +422,9 @@ def offer_take_recovery(window: Any, root: Any = None) -> bool:
                 discard_take(folder, t.id)
             window.show_message(f"Recovered {len(found)} recording(s) as new tracks")
 
-    job = window.jobs.run("Recover recordings", work, kind="import")
+    job = Job("Recover recordings", work, kind="import")
     window.host.jobs.relay(job, ok, lambda msg: window.show_error(f"Recovering recordings failed: {msg}"))
+    window.jobs.submit(job)
     return True
 
 

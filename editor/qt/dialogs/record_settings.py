@@ -100,7 +100,9 @@ class RecordSettingsPage:
         if not on:
             rec, self.monitor = self.monitor, None
             if rec is not None:
-                rec.close()
+                from ..recording import close_in_background
+
+                close_in_background(rec)
             recording = getattr(self.window, "recording", None)
             if not (recording is not None and recording.active):
                 self.timer.stop()
