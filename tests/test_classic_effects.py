@@ -361,3 +361,22 @@ def test_factory_presets_are_valid_parameter_sets():
             assert cls.resolve_params(values), (eid, name)
             seen += 1
     assert seen >= 10
+
+
+def test_form_hooks_eq_curve_and_noise_profile_from_selection():
+    """What the host's parameter form uses: the EQ's drawn curve and "Use selection" for the profile."""
+    from seedwave_plugins.classic import response_curve
+    from seedwave_plugins.classic.noiseprofile import NoiseProfile
+
+    eq = type(registry().get("eq"))
+    hz, db = eq.curve({"band3_gain": 6.0, "band3_freq": 1000.0}, RATE)
+    ref_hz, ref_db = response_curve({"band3_gain": 6.0, "band3_freq": 1000.0}, RATE)
+    np.testing.assert_array_equal(hz, ref_hz)
+    np.testing.assert_array_equal(db, ref_db)
+    assert db[np.argmin(np.abs(hz - 1000.0))] == pytest.approx(6.0, abs=0.05)
+    nr = type(registry().get("noisereduce"))
+    assert "profile" in nr.selection_params
+    text = nr.from_selection("profile", noise(0.5, RATE, 2, amp=0.01), RATE)
+    assert NoiseProfile.decode(text).sample_rate == RATE
+    with pytest.raises(EffectError, match="too short"):
+        nr.from_selection("profile", noise(0.01, RATE, 1), RATE)
