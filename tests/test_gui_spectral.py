@@ -94,6 +94,17 @@ def test_draw_box_add_subtract_status_and_zoom(qtbot, window):
     parts = w.host.selection.current().mask.parts
     assert [p.mode for p in parts] == ["add", "add", "subtract"]
     assert isinstance(parts[2].shape, Box)
+    # Drawn, and not redrawn over and over while nothing changes.
+    lanes = w.timeline.lanes
+    for _ in range(50):  # the spectrogram tiles done: nothing left to repaint for
+        assert lanes.spectra.wait_idle(20000)
+        qtbot.wait(50)
+        if not lanes.spectra._pending:
+            break
+    n = w.spectral_tool.overlay.paints
+    assert n > 0
+    qtbot.wait(300)
+    assert w.spectral_tool.overlay.paints - n <= 2
     # Zoom and scroll: the drawn box stays on the same seconds and Hz.
     rects = w.spectral_tool.overlay.selection_rects()
     assert len(rects) == 1
