@@ -170,6 +170,7 @@ class FormExtras:
             self.error(str(exc))
             return False
         self.form.set_values({name: value})
+        self.use_selection[name].setText(f"Use selection (took {audio.shape[-1] / rate:.2f} s)")
         return True
 
 

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMenu,
+    QScrollArea,
     QSlider,
     QToolButton,
     QVBoxLayout,
@@ -59,9 +60,12 @@ if TYPE_CHECKING:
     from .mixer import MixerPanel
 
 _STYLE = """
-QToolButton#bypass:checked { background: #d9a21b; color: black; }
+QToolButton { min-width: 16px; font-weight: normal; padding: 0px 2px; }
+QToolButton#apply { padding: 0px; min-width: 0px; font-size: 8pt; }
+QToolButton#bypass:checked { background: #d9a21b; color: black; font-weight: bold; }
 QListWidget { font-size: 8pt; }
 """
+LIST_HEIGHT = 52  # about three steps; more scroll
 
 
 def _effect(effect_id: str) -> Effect | None:
@@ -137,7 +141,7 @@ class InsertSection(QWidget):
         body.setContentsMargins(0, 0, 0, 0)
         body.setSpacing(2)
         self.list = _StepList(self)
-        self.list.setMaximumHeight(74)
+        self.list.setMaximumHeight(LIST_HEIGHT)
         self.list.setAccessibleName(f"{name} insert effects")
         self.list.setToolTip("Insert effects, top to bottom. Ctrl+Up/Down: reorder, Delete: remove, "
                              "Enter: parameters, Space: bypass, Insert: add")
@@ -160,6 +164,7 @@ class InsertSection(QWidget):
                               "Open the selected effect's parameters (Enter)")
         self.apply_btn = _tool("Apply", f"Apply insert effects of {name} to its clips",
                                "Apply: render the chain into the track's clips (one undo step) and take it off")
+        self.apply_btn.setObjectName("apply")
         self.remove_btn.clicked.connect(self.remove)
         self.up_btn.clicked.connect(lambda: self.move(-1))
         self.down_btn.clicked.connect(lambda: self.move(1))
@@ -174,10 +179,12 @@ class InsertSection(QWidget):
         row2 = QHBoxLayout()
         row2.setContentsMargins(0, 0, 0, 0)
         row2.setSpacing(1)
-        row2.addWidget(self.bypass_btn)
-        row2.addWidget(self.edit_btn)
+        for b in (self.bypass_btn, self.edit_btn):
+            b.setFixedWidth(20)
+            row2.addWidget(b)
+        row2.addStretch(0)
         if owner is not MASTER:
-            row2.addWidget(self.apply_btn)
+            row2.addWidget(self.apply_btn, 1)
         else:
             self.apply_btn.hide()
         body.addLayout(row1)
@@ -189,10 +196,18 @@ class InsertSection(QWidget):
         self.wet.sliderPressed.connect(lambda: self._hold("wet"))
         self.wet.sliderReleased.connect(self.mixer._end_merge)
         self.wet.valueChanged.connect(self._wet_changed)
-        self.wet_label = QLabel("Wet")
-        self.wet_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        body.addWidget(self.wet_label)
-        body.addWidget(self.wet)
+        self.wet_label = QLabel("")
+        self.wet_label.setToolTip(self.wet.toolTip())
+        f = self.wet_label.font()
+        f.setPointSizeF(max(6.0, f.pointSizeF() - 1))
+        self.wet_label.setFont(f)
+        self.wet_label.setFixedWidth(self.wet_label.fontMetrics().horizontalAdvance("100%") + 2)
+        wet_row = QHBoxLayout()
+        wet_row.setContentsMargins(0, 0, 0, 0)
+        wet_row.setSpacing(2)
+        wet_row.addWidget(self.wet_label)
+        wet_row.addWidget(self.wet, 1)
+        body.addLayout(wet_row)
         lay.addWidget(self.body)
         self.set_expanded(False)
 
@@ -204,6 +219,19 @@ class InsertSection(QWidget):
         self.body.setVisible(on)
         self.toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
         self._label_toggle()
+        if on:
+            self._make_room()
+
+    def _make_room(self) -> None:
+        """Grow the mixer dock if the opened section would squeeze the strip's fader."""
+        strip = self.parentWidget()
+        dock = getattr(self.mixer.main, "mixer_dock", None)
+        if strip is None or dock is None or dock.isFloating() or not dock.isVisible():
+            return
+        strip.layout().activate()
+        short = strip.minimumSizeHint().height() + 140 - strip.height()  # 140: room for the fader
+        if short > 0:
+            self.mixer.main.resizeDocks([dock], [dock.height() + short], Qt.Orientation.Vertical)
 
     def _label_toggle(self) -> None:
         n = len(self.chain) if self.chain is not None else 0
@@ -278,7 +306,7 @@ class InsertSection(QWidget):
             self.wet.blockSignals(True)
             self.wet.setValue(round(step.wet * 100))
             self.wet.blockSignals(False)
-        self.wet_label.setText(f"Wet {self.wet.value()}%" if has else "Wet")
+        self.wet_label.setText(f"{self.wet.value()}%" if has else "")
 
     # -- edits -----------------------------------------------------------------------------------------
     def _key(self, step_id: str, control: str) -> str:
@@ -351,7 +379,7 @@ class InsertSection(QWidget):
 
     def _wet_changed(self, value: int) -> None:
         step = self.current_step()
-        self.wet_label.setText(f"Wet {value}%")
+        self.wet_label.setText(f"{value}%")
         if step is None:
             return
         self.mixer._edit(lambda p: set_insert_wet(p, self.owner, step.id, value / 100.0),
@@ -399,9 +427,14 @@ class InsertEditor(QDialog):
         self.setModal(False)
         lay = QVBoxLayout(self)
         self.form = ParamForm(effect.params)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         self.extras = add_form_extras(self.form, effect, lambda: section.mixer.document.project.sample_rate,
                                       selection=None)
-        lay.addWidget(self.form)
+        scroll.setWidget(self.form)
+        lay.addWidget(scroll, 1)
+        self.resize(400, min(640, self.form.sizeHint().height() + 60))
         for name, w in self.form.fields.items():
             if isinstance(w, NumberField) and w.slider is not None:
                 w.slider.sliderPressed.connect(lambda n=name: self.section.mixer._hold(self._key(n)))
