@@ -400,6 +400,7 @@ class SpectralOverlay(QWidget):
         tool.state.view_changed.connect(self.update)
         tool.lanes.preview_changed.connect(self.update)
         self.paints = 0  # how often it was drawn (tests: no repaint loop)
+        self._cache: tuple | None = None  # (selection, (rows, scale, rate), fill image)
         self.raise_()
 
     def eventFilter(self, obj: QObject, e: QEvent) -> bool:  # noqa: N802 - Qt API
@@ -455,43 +456,47 @@ class SpectralOverlay(QWidget):
     def _xy(self, area: Area, t: float, hz: float) -> QPointF:
         return QPointF(self.tool.state.x_of(t * area.rate), area.y_of(hz))
 
+    def _fill_image(self, sel: SpectralSelection, area: Area, rows: int) -> tuple[QImage, float, float] | None:
+        """The selection's soft mask as a translucent image ``rows`` tall on the track's frequency axis,
+        and the seconds its left and right edges stand for. Rasterised once per selection on a
+        grid of at most about 1500 columns (zooming only scales it) and cached per height and axis."""
+        key = (rows, area.scale, area.rate)
+        cached = self._cache
+        if cached is not None and cached[0] is sel and cached[1] == key:
+            return cached[2]
+        t0, t1, _lo, _hi = sel.bounds()
+        hop = max(32, int((t1 - t0) * area.rate / 1500))
+        grid = StftGrid(area.rate, 1024, hop)
+        k0, mask = sel.rasterise(grid)
+        out = None
+        if mask.size:
+            ys = np.arange(rows) + 0.5
+            hz = freq_at(1.0 - ys / rows, area.rate, area.scale)
+            bins = np.clip(np.round(hz / grid.bin_hz).astype(int), 0, grid.n_bins - 1)
+            alpha = (mask[:, bins].T * FILL.alpha()).astype(np.uint8)  # rows x frames
+            img = np.zeros((rows, alpha.shape[1], 4), np.uint8)
+            img[..., 0], img[..., 1], img[..., 2] = FILL.blue(), FILL.green(), FILL.red()  # BGRA in memory
+            img[..., 3] = alpha
+            img = np.ascontiguousarray(img)
+            qimg = QImage(img.data, img.shape[1], rows, img.shape[1] * 4, QImage.Format.Format_ARGB32).copy()
+            out = (qimg, (k0 - 0.5) * grid.frame_seconds, (k0 + mask.shape[0] - 0.5) * grid.frame_seconds)
+        self._cache = (sel, key, out)
+        return out
+
     def _paint_selection(self, p: QPainter, sel: SpectralSelection, area: Area) -> None:
         st = self.tool.state
         rate = area.rate
         visible = area.rect.intersected(QRectF(self.rect()))
         if visible.width() <= 0 or visible.height() <= 0:
             return
-        t0, t1, _lo, _hi = sel.bounds()
-        # The mask on a grid of about two pixels a column, over what is on screen.
-        v0 = max(t0, st.left / rate + (visible.left()) * st.fpp / rate)
-        v1 = min(t1, (st.left + visible.right() * st.fpp) / rate)
-        if v1 <= v0:
-            return
-        hop = max(16, int(2 * st.fpp), int((t1 - t0) * rate / 4000))
-        grid = StftGrid(rate, 2048, hop)
-        k0, mask = sel.rasterise(grid)
-        if mask.size == 0:
-            return
-        ka = max(k0, int(math.floor(v0 / grid.frame_seconds)) - 1)
-        kb = min(k0 + mask.shape[0], int(math.ceil(v1 / grid.frame_seconds)) + 2)
-        if kb <= ka:
-            return
-        mask = mask[ka - k0: kb - k0]
         rows = max(1, int(area.rect.height()))
-        ys = area.rect.top() + np.arange(rows) + 0.5
-        hz = freq_at(1.0 - (ys - area.rect.top()) / area.rect.height(), rate, area.scale)
-        bins = np.clip(np.round(hz / grid.bin_hz).astype(int), 0, grid.n_bins - 1)
-        alpha = (mask[:, bins].T * FILL.alpha()).astype(np.uint8)  # rows x frames
-        img = np.zeros((rows, alpha.shape[1], 4), np.uint8)
-        img[..., 0], img[..., 1], img[..., 2] = FILL.blue(), FILL.green(), FILL.red()  # BGRA in memory
-        img[..., 3] = alpha
-        img = np.ascontiguousarray(img)
-        qimg = QImage(img.data, img.shape[1], rows, img.shape[1] * 4, QImage.Format.Format_ARGB32).copy()
-        x0 = st.x_of((ka - 0.5) * hop)
-        x1 = st.x_of((kb - 0.5) * hop)
+        fill = self._fill_image(sel, area, rows)
         p.save()
         p.setClipRect(visible)
-        p.drawImage(QRectF(x0, area.rect.top(), x1 - x0, rows), qimg)
+        if fill is not None:
+            qimg, s0, s1 = fill
+            x0, x1 = st.x_of(s0 * rate), st.x_of(s1 * rate)
+            p.drawImage(QRectF(x0, area.rect.top(), x1 - x0, area.rect.height()), qimg)
         pen = QPen(OUTLINE)
         pen.setWidthF(1.5)
         p.setPen(pen)
@@ -504,7 +509,11 @@ class SpectralOverlay(QWidget):
                 p.drawRect(QRectF(self._xy(area, shape.start, shape.high_hz),
                                   self._xy(area, shape.end, shape.low_hz)).normalized())
             elif isinstance(shape, Polygon):
-                pts = [self._xy(area, t, f) for t, f in shape.points]
+                # Edges are straight in seconds x Hz: curves on a log or mel axis.
+                corners = list(shape.points) + [shape.points[0]]
+                pts = [self._xy(area, t0 + (t1 - t0) * u, f0 + (f1 - f0) * u)
+                       for (t0, f0), (t1, f1) in zip(corners[:-1], corners[1:], strict=True)
+                       for u in np.linspace(0.0, 1.0, 16, endpoint=False)]
                 path = QPainterPath(pts[0])
                 for q in pts[1:]:
                     path.lineTo(q)
