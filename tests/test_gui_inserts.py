@@ -212,6 +212,11 @@ def test_eq_form_draws_the_effects_response_and_follows_a_band_gain(qtbot, windo
     np.testing.assert_allclose(curve.db, eq_response(panel.values(), curve.freqs, RATE), atol=1e-9)
     peak = curve.freqs[np.argmax(curve.db)]
     assert np.max(curve.db) == pytest.approx(6.0, abs=0.2) and 500 < peak < 1300
+    show_effect(w, "highpass")  # any effect with a curve gets it drawn: the filters too
+    curve = panel.form_extras.curve
+    panel.form.fields["cutoff"].spin.setValue(200.0)
+    assert np.interp(200.0, curve.freqs, curve.db) == pytest.approx(-3.0, abs=0.05)
+    assert curve.db[0] < -30 and abs(curve.db[-1]) < 0.01
     show_effect(w, "compressor")
     assert panel.form_extras.curve is None  # effects without a curve draw none
 
@@ -247,3 +252,19 @@ def test_noise_profile_from_the_selection_then_applied_lowers_the_noise_floor(qt
     assert 20 * np.log10(np.std(x[quiet]) / np.std(audio[0, quiet])) > 12
     tone = slice(2 * RATE, 3 * RATE - RATE // 8)
     assert abs(20 * np.log10(np.std(audio[0, tone]) / np.std(x[tone]))) < 1.0
+
+
+def test_undoing_a_track_away_closes_its_insert_editor(qtbot, window, store):
+    w = window
+    x = _music(0.5)
+    _load(w, store, x)
+    seq = AudioSeq.from_blocks(store.blocks_from_array(x), 2)
+    w.document.apply(lambda p: p.with_(tracks=(*p.tracks, Track("Bass", (Clip(seq, 0),)))), "Add track")
+    tid = w.project.tracks[1].id
+    sec = w.mixer.strips[tid].inserts
+    _add(qtbot, sec, "reverb")
+    ed = sec.open_params()
+    assert ed.isVisible() and ed.windowTitle().endswith("Bass")
+    w.document.undo()
+    w.document.undo()  # the track goes
+    assert tid not in w.mixer.strips and not ed.isVisible()

@@ -72,6 +72,22 @@ def stage_coefficients(kind: str, corner: float, sample_rate: int) -> tuple[list
     return [n, n], [n + 1.0, n - 1.0]
 
 
+def cut_curve(kind: str, cutoff: float, slope: str, sample_rate: int,
+              points: int = 256) -> tuple[Any, Any]:
+    """(Hz, dB) of a high- or low-pass cut as :func:`cut_plugins` builds it, for the form's curve."""
+    import numpy as np
+
+    f = np.geomspace(20.0, min(20000.0, 0.5 * sample_rate), points)
+    z = np.exp(-2j * np.pi * f / sample_rate)
+    db = np.zeros(points)
+    n = stages(slope)
+    if n:
+        b, a = stage_coefficients(kind, stage_corner(cutoff, n, sample_rate, kind), sample_rate)
+        h = np.abs(np.polyval(b[::-1], z)) / np.maximum(np.abs(np.polyval(a[::-1], z)), 1e-300)
+        db += n * 20.0 * np.log10(np.maximum(h, 1e-12))
+    return f, db
+
+
 def _cut_params(kind: str, default: float) -> tuple[Param, ...]:
     what = "below" if kind == "highpass" else "above"
     return (
@@ -94,6 +110,12 @@ class HighpassEffect(BoardEffect):
     def plugins(self, params: dict[str, Any], sample_rate: int) -> list[Any]:
         return cut_plugins("highpass", params["cutoff"], params["slope"], sample_rate)
 
+    @classmethod
+    def curve(cls, params: dict[str, Any], sample_rate: int) -> tuple[Any, Any]:
+        """The response curve the host's parameter form draws: (Hz, dB)."""
+        p = cls.resolve_params(params)
+        return cut_curve("highpass", p["cutoff"], p["slope"], sample_rate)
+
 
 class LowpassEffect(BoardEffect):
     """Remove hiss and high frequencies above a cutoff."""
@@ -106,3 +128,9 @@ class LowpassEffect(BoardEffect):
 
     def plugins(self, params: dict[str, Any], sample_rate: int) -> list[Any]:
         return cut_plugins("lowpass", params["cutoff"], params["slope"], sample_rate)
+
+    @classmethod
+    def curve(cls, params: dict[str, Any], sample_rate: int) -> tuple[Any, Any]:
+        """The response curve the host's parameter form draws: (Hz, dB)."""
+        p = cls.resolve_params(params)
+        return cut_curve("lowpass", p["cutoff"], p["slope"], sample_rate)

@@ -277,6 +277,11 @@ class InsertSection(QWidget):
         self._label_toggle()
         self._show_current(busy)
 
+    def close_editors(self) -> None:
+        """Close the parameter editors of this chain (its track is gone)."""
+        for ed in list(self.editors.values()):
+            ed.close()
+
     def current_step(self) -> ChainStep | None:
         item = self.list.currentItem()
         if item is None or self.chain is None:

@@ -346,6 +346,7 @@ class MixerPanel(QWidget):
             for tid in [t for t in self.strips if t not in ids]:
                 strip = self.strips.pop(tid)
                 self.strip_lay.removeWidget(strip)
+                strip.inserts.close_editors()
                 strip.hide()  # not setParent(None): that would make it a window until deleted
                 strip.deleteLater()
             for t in project.tracks:
