@@ -262,3 +262,26 @@ def test_band_from_time_selection_by_keyboard_path(qtbot, window):
     # Another time selection (a click in the lanes) replaces the spectral one.
     w.state.set_selection(0, RATE // 2, (tid,))
     assert not w.host.selection.current().has_band
+
+
+def test_effect_panel_runs_an_effect_inside_the_spectral_selection(qtbot, window):
+    w = window
+    tid = _show(w, _tones())
+    w.spectral_tool.actions["box"].trigger()
+    _box(qtbot, w, tid, 1.5, 2.5, 150.0, 600.0)  # the band of the 300 Hz tone only
+    before = mix(w.project)
+    w.host.effects.show("highpass")
+    panel = w.effect_panel
+    panel.set_values({"cutoff": 2000.0})
+    panel.scope.setCurrentIndex(panel.scope.findData("spectral"))
+    with qtbot.waitSignal(w.spectral_ops.run_finished, timeout=120000):
+        panel.apply_button.click()
+    after = mix(w.project)
+    # The high-pass took the 300 Hz tone out inside the box; the 3 kHz tone in the same span is untouched.
+    assert _band_power(after[0], 1.7, 2.3, 250, 350) < 0.1 * _band_power(before[0], 1.7, 2.3, 250, 350)
+    assert _band_power(after[0], 1.7, 2.3, 2800, 3200) == pytest.approx(
+        _band_power(before[0], 1.7, 2.3, 2800, 3200), rel=0.02)
+    np.testing.assert_array_equal(after[:, : int(1.4 * RATE)], before[:, : int(1.4 * RATE)])
+    entry = w.document.history.entry
+    assert "spectral selection" in entry.label and entry.meta["spectral_selection"]["parts"]
+    assert panel.status.text().endswith("done")

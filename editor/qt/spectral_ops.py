@@ -144,6 +144,19 @@ class SpectralOps(QObject):
         self.job = job
         return job
 
+    def _inside(self, effect_id: str, values: dict[str, Any]) -> Run | None:
+        import json
+
+        return self.current("spectral-apply", {"effect": effect_id, "effect_params": json.dumps(values, default=str)})
+
+    def apply_effect(self, effect_id: str, values: dict[str, Any]) -> Job | None:
+        """Any effect with ``values``, kept inside the spectral selection (the effect panel's
+        "Inside the spectral selection")."""
+        return self.apply(self._inside(effect_id, values))
+
+    def preview_effect(self, effect_id: str, values: dict[str, Any]) -> Job | None:
+        return self.start_preview(self._inside(effect_id, values))
+
     # -- preview -----------------------------------------------------------------------
     def start_preview(self, run: Run | None, take: int | None = None) -> Job | None:
         if run is None:
@@ -419,6 +432,8 @@ def install(window: MainWindow) -> SpectralPanel:
     window.spectral_ops, window.spectral_panel = ops, panel
     dock = window.add_dock("Spectral", panel, Qt.DockWidgetArea.RightDockWidgetArea)
     window.spectral_dock = dock
+    # The effect panel's "Inside the spectral selection" runs here: its status follows these runs too.
+    ops.run_finished.connect(window.effect_panel._run_finished)
     dock.hide()
     window.host.ui.register_panel("spectral", panel, dock)
     menu = window.menus["Effects"].addMenu("&Spectral Selection")

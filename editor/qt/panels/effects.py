@@ -42,7 +42,8 @@ from ...host.widgets.param_form import ParamForm
 from ...jobs.runner import Job
 from ..effect_apply import EffectController
 
-SCOPE_ITEMS = (("Auto", "auto"), ("Selection", "selection"), ("Selected clips", "clips"), ("Whole tracks", "tracks"))
+SCOPE_ITEMS = (("Auto", "auto"), ("Selection", "selection"), ("Selected clips", "clips"), ("Whole tracks", "tracks"),
+               ("Inside the spectral selection", "spectral"))  # spectral_ops.py runs it in the drawn region
 SCOPE_TIP = ("What the effect works on. Auto: the selection if there is one, else the selected clips, "
              "else the selected tracks (or all tracks)")
 MODE_ITEMS = (("In place", "in_place"), ("New track", "new_track"))
@@ -391,7 +392,10 @@ class EffectPanel(QWidget):
     def apply(self) -> Job | None:
         if self.effect is None:
             return None
-        job = self.c.apply(self.effect.id, self.values(), self.scope.currentData(), self.mode.currentData())
+        if self.scope.currentData() == "spectral":
+            job = self.w.spectral_ops.apply_effect(self.effect.id, self.values())
+        else:
+            job = self.c.apply(self.effect.id, self.values(), self.scope.currentData(), self.mode.currentData())
         if job is not None:
             self.job = job
             self.cancel_button.setEnabled(True)
@@ -436,8 +440,11 @@ class EffectPanel(QWidget):
             return
         if self.effect is None:
             return
-        job = self.c.preview(self.effect.id, self.values(), self.scope.currentData(),
-                             self.preview_output.currentData() or "")
+        if self.scope.currentData() == "spectral":
+            job = self.w.spectral_ops.preview_effect(self.effect.id, self.values())
+        else:
+            job = self.c.preview(self.effect.id, self.values(), self.scope.currentData(),
+                                 self.preview_output.currentData() or "")
         if job is not None:
             self.status.setText(f"Processing a preview of {self.effect.title}…")
             self.status.setStyleSheet("")
