@@ -188,7 +188,7 @@ class SpectralTool(QObject):
         text = self.status_text()
         act = getattr(self, "clear_action", None)
         if act is not None:
-            act.setEnabled(bool(text))  # Esc is left to the lanes and panels while there is nothing to clear
+            act.setEnabled(bool(text))
         self.status.setText(text)
         self.status.setVisible(bool(text))
 
@@ -253,10 +253,14 @@ class SpectralTool(QObject):
             self._move(e.position())
             self._finish()
             return True
-        if t == QEvent.Type.KeyPress and self.gesture is not None and e.key() == Qt.Key.Key_Escape:
-            self.gesture = None
-            self.overlay.update()
-            return True
+        if t == QEvent.Type.KeyPress and e.key() == Qt.Key.Key_Escape and not e.modifiers():
+            # Esc: the gesture in progress, else the spectral selection (a lanes drag keeps its own Esc).
+            if self.gesture is not None:
+                self.gesture = None
+                self.overlay.update()
+                return True
+            if self.lanes.dragging is None and self.clear():
+                return True
         return False
 
     def _press(self, e: QMouseEvent) -> bool:
@@ -523,7 +527,7 @@ class SpectralOverlay(QWidget):
 
 
 def install(window: MainWindow) -> SpectralTool:
-    """The spectral tools: View > Spectral Selection, Edit > Clear Spectral Selection (Esc)."""
+    """The spectral tools: View > Spectral Selection (tools, band, Clear Spectral Selection)."""
     tool = SpectralTool(window)
     window.spectral_tool = tool
     menu = window.menus["View"].addMenu("Spectral &Selection")
@@ -538,8 +542,10 @@ def install(window: MainWindow) -> SpectralTool:
         group.addAction(act)
         menu.addAction(act)
         tool.actions[key] = act
-    clear = window.action("Clear Spectral Selection", lambda: tool.clear(), "Esc",
-                          "Drop the spectral selection (the time selection stays)")
+    # Esc in the lanes clears it too (spectral_tool's event filter; a window-wide Esc would take
+    # the key from drags, dialogs and banners).
+    clear = window.action("&Clear Spectral Selection", lambda: tool.clear(), None,
+                          "Drop the spectral selection (the time selection stays); Esc in the tracks")
     menu.addSeparator()
     menu.addAction(window.action("Spectral &Band from Time Selection…", tool.band_dialog, "Ctrl+Alt+Shift+B",
                                  "Make the time selection a spectral selection of a band you type in Hz"))
