@@ -174,7 +174,7 @@ class FormExtras:
         return True
 
 
-MAX_SELECTION_S = 30.0  # enough for a profile of steady noise; keeps the capture quick
+MAX_SELECTION_S = 10.0  # plenty for a profile of steady noise; keeps the capture on the GUI thread short
 
 
 def selected_audio(project: Any, start: int, stop: int, track_ids: tuple[str, ...]) -> tuple[np.ndarray, int]:
