@@ -360,6 +360,7 @@ class SpectralPanel(QWidget):
         lay.addLayout(row)
         lay.addStretch(1)
         self.op.currentIndexChanged.connect(self._op_changed)
+        self.engine.currentIndexChanged.connect(self._op_changed)
         ops.takes_ready.connect(self._show_takes)
         window.spectral_tool.changed.connect(self._sel_changed)
         window.state.selection_changed.connect(self._sel_changed)
@@ -390,7 +391,8 @@ class SpectralPanel(QWidget):
         text = self.w.spectral_tool.status_text()
         self.where.setText(text or "No spectral selection: choose View > Spectral Selection > Box and drag "
                                    "on a spectrogram")
-        if not text:
+        if text != getattr(self, "_last_where", None):  # takes belong to the selection they were found for
+            self._last_where = text
             self.ops.takes = []
             self.takes.clear()
 

@@ -399,6 +399,7 @@ class SpectralOverlay(QWidget):
         self.tool = tool
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
+        self.setAccessibleName("Spectral selection overlay")
         self.setGeometry(tool.lanes.rect())
         tool.lanes.installEventFilter(self)
         tool.state.view_changed.connect(self.update)
