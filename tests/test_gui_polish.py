@@ -351,8 +351,6 @@ def test_closing_leaves_no_worker_and_ends_the_process_right_after(qtbot, monkey
     import threading
     import time as _time
 
-    from PySide6.QtWidgets import QMessageBox
-
     from editor.core.task import TaskContext
     from editor.jobs.runner import JobState
     from editor.qt import app as app_module
