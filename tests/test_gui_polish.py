@@ -141,6 +141,9 @@ def test_transport_time_and_meter_reset_after_stop_and_open(qtbot, window):
     w.state.set_cursor(RATE)
     w.stop()
     assert w.time_label.text() == "00:00:01.000"  # where Play starts again
+    w.state.set_cursor(2 * RATE)  # stopped, a click elsewhere moves it too
+    assert w.time_label.text() == "00:00:02.000"
+    w.state.set_cursor(RATE)
     assert max(w.meter.levels) <= -60 and not w.meter.clipped
     w.time_label.setText("00:00:03.250")
     w.meter.set_peaks(1.0, 1.0)

@@ -147,6 +147,7 @@ class MainWindow(ProjectFiles, EditCommands, Transport, QMainWindow):
         self.document.history_changed.connect(self._update_actions)
         self.state.selection_changed.connect(self._update_actions)
         self.state.cursor_changed.connect(self._update_status)
+        self.state.cursor_changed.connect(self._cursor_moved)  # the transport time, while stopped
         self.state.selection_changed.connect(self._update_status)
         self.timeline.context_menu.connect(self._context_menu)
         self.timeline.menu_extender = self._extend_menu

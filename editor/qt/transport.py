@@ -101,6 +101,11 @@ class Transport:
         if was:
             self.playback_stopped.emit()
 
+    def _cursor_moved(self, frame: int) -> None:
+        """Stopped, the transport time says where Play starts: it follows the cursor."""
+        if not self.player.playing:
+            self.time_label.setText(format_hms(frame, self.project.sample_rate))
+
     def reset_transport_display(self) -> None:
         """After stop (or opening another project): the time shows where the next Play
         starts (the cursor), and the meter falls to silence instead of keeping old peaks."""
