@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.model import Project
-from ..core.spectral_selection import SpectralSelection
+from ..core.spectral_selection import SpectralSelection, StftGrid
 from ..core.task import TaskContext
 from ..jobs.effect_job import RunResult, apply_in_place, parts_for_range, process_parts
 from ..jobs.runner import Job
@@ -60,6 +60,40 @@ class Run:
     track_id: str
 
 
+# How much audio each spectral effect wants around the selection (docs/SPECTRAL.md, "How a
+# selection reaches an effect"): the overlap-add reach of its ~46 ms STFT plus its context.
+CONTEXT_S = {"spectral-gain": 0.0, "spectral-apply": 2.0, "spectral-repair": 30.0}
+
+
+@dataclass
+class Take:
+    """One repair take found by Find Takes: what the panel lists, and the result to audition."""
+
+    index: int
+    label: str
+    engine: str
+    score: float
+    project: Project
+
+
+def selection_params(sel: SpectralSelection) -> dict[str, Any]:
+    """The spectral effects' selection parameters for ``sel`` (times relative to the audio they get)."""
+    start, end, low, high = sel.bounds(with_edges=False)
+    return {"start": max(0.0, start), "end": max(0.0, end), "low_hz": low,
+            "high_hz": 0.0 if high == float("inf") else high,
+            "edge_ms": sel.edge_s * 1000.0, "edge_hz": sel.edge_hz, "selection": sel.to_json()}
+
+
+def processing_span(sel: SpectralSelection, rate: int, frames: int, effect_id: str) -> tuple[int, int]:
+    """Timeline frames ``[a, b)`` of the track to hand ``effect_id`` (``a`` on the effects' STFT hop)."""
+    grid = StftGrid.for_rate(rate, 0.046, 4)
+    t0, t1, _lo, _hi = sel.bounds()
+    reach = (grid.n_fft // 2 + grid.hop) / rate + CONTEXT_S.get(effect_id, 2.0)
+    a = max(0, int((t0 - reach) * rate) // grid.hop * grid.hop)
+    b = min(frames, int(np.ceil((t1 + reach) * rate)) + 1)
+    return a, max(a, b)
+
+
 def track_frames(project: Project, track_id: str) -> int:
     return max((c.end for c in project.track(track_id).clips), default=0)
 
@@ -67,8 +101,6 @@ def track_frames(project: Project, track_id: str) -> int:
 def process(project: Project, run: Run, effect: Any, ctx_for: Callable[[TaskContext], Any],
             ctx: TaskContext) -> tuple[Project, dict[str, Any]]:
     """``project`` with ``run`` applied to the audio around its selection, and the provenance."""
-    from seedwave_plugins.spectral import processing_span, selection_params
-
     rate = project.sample_rate
     a, b = processing_span(run.selection, rate, track_frames(project, run.track_id), run.effect_id)
     parts = parts_for_range(project, a, b, (run.track_id,))
@@ -104,7 +136,7 @@ class SpectralOps(QObject):
         self.preview: dict[str, Project] | None = None
         self.preview_span = (0, 0)
         self.variant = "processed"
-        self.takes: list[Any] = []
+        self.takes: list[Take] = []
 
     # -- what to run -----------------------------------------------------------------
     def current(self, effect_id: str, params: dict[str, Any], edge_ms: float = 0.0, edge_hz: float = 0.0) -> Run | None:
@@ -172,8 +204,8 @@ class SpectralOps(QObject):
         chosen = self.takes[take] if take is not None and 0 <= take < len(self.takes) else None
 
         def work(ctx: TaskContext) -> dict[str, Project]:
-            if chosen is not None:
-                return {"original": original, "processed": self._with_take(original, run, chosen)}
+            if chosen is not None and chosen.project is not None:
+                return {"original": original, "processed": chosen.project}
             processed, _prov = process(original, run, effect, ctx_for, ctx)
             return {"original": original, "processed": processed}
 
@@ -235,47 +267,31 @@ class SpectralOps(QObject):
         self.preview = None
 
     # -- repair takes ---------------------------------------------------------------------
-    def _part_audio(self, project: Project, run: Run) -> tuple[Any, np.ndarray, SpectralSelection]:
-        from seedwave_plugins.spectral import processing_span
-
-        rate = project.sample_rate
-        a, b = processing_span(run.selection, rate, track_frames(project, run.track_id), "spectral-repair")
-        parts = parts_for_range(project, a, b, (run.track_id,))
-        t0 = run.selection.bounds()[0] * rate
-        part = next((p for p in parts if p.position <= t0 < p.position + p.frames), parts[0] if parts else None)
-        if part is None:
-            raise ValueError("there is no audio under the spectral selection")
-        clip = project.find_clip(part.clip_id)[1]
-        return part, clip.audio.read(part.start, part.stop), run.selection.shifted(-part.position / rate)
-
-    def _with_take(self, project: Project, run: Run, take: Any) -> Project:
-        from ..core.sequence import AudioSeq
-        from ..core.store import default_store
-
-        part, audio, _sel = self._part_audio(project, run)
-        out = take.apply(audio)
-        out = np.ascontiguousarray(out, dtype=np.float32)
-        seq = AudioSeq.from_blocks(default_store().blocks_from_array(out), out.shape[0])
-        return apply_in_place(project, RunResult([(part, {"": seq})]))
-
     def find_takes(self, run: Run | None, engine: str, n_takes: int) -> Job | None:
+        """Repair with takes 0 .. ``n_takes`` - 1 (fewer if the engines offer fewer), each kept to audition."""
         if run is None:
             return None
         effect = self.w.effects.registry.get("spectral-repair")
         project = self.w.project
         ctx_for = self._ctx_for(effect)
 
-        def work(ctx: TaskContext) -> list[Any]:
-            from seedwave_plugins.spectral import RepairOptions, candidates
-
-            _part, audio, sel = self._part_audio(project, run)
-            ectx = ctx_for(ctx)
-            return candidates(audio, project.sample_rate, sel, engine=engine, n_takes=n_takes, ctx=ectx,
-                              options=RepairOptions(device=ectx.device))
+        def work(ctx: TaskContext) -> list[Take]:
+            out: list[Take] = []
+            for i in range(n_takes):
+                params = {**run.params, "engine": engine, "take": i}
+                sub = ctx.sub(i / n_takes, (i + 1) / n_takes)
+                processed, prov = process(project, Run(run.effect_id, params, run.selection, run.track_id),
+                                          effect, ctx_for, sub)
+                info = prov.get("spectral_repair", {})
+                if info.get("take", i) != i:
+                    break  # clamped: the engines have no more takes for this selection
+                out.append(Take(i, str(info.get("label", f"Take {i + 1}")), str(info.get("engine", engine)),
+                                float(info.get("score", 0.0)), processed))
+            return out
 
         job = Job("Spectral repair takes", work, gpu=self.w.effects.uses_gpu_slot(effect), kind="effect")
 
-        def ok(takes: list[Any]) -> None:
+        def ok(takes: list[Take]) -> None:
             self.takes = list(takes)
             self.takes_ready.emit(job)
 
