@@ -246,6 +246,9 @@ class SpectralTool(QObject):
         t = e.type()
         if t == QEvent.Type.MouseButtonPress and isinstance(e, QMouseEvent):
             return self._press(e)
+        if t == QEvent.Type.MouseButtonDblClick and isinstance(e, QMouseEvent):
+            # The lanes' double click selects a whole clip: not while a spectral tool draws there.
+            return self.tool != "off" and area_at(self.lanes, e.position()) is not None
         if t == QEvent.Type.MouseMove and self.gesture is not None and isinstance(e, QMouseEvent):
             self._move(e.position())
             return True
