@@ -285,3 +285,24 @@ def test_effect_panel_runs_an_effect_inside_the_spectral_selection(qtbot, window
     entry = w.document.history.entry
     assert "spectral selection" in entry.label and entry.meta["spectral_selection"]["parts"]
     assert panel.status.text().endswith("done")
+
+
+def test_linear_axis_and_time_snapping(qtbot, window):
+    from editor.qt.timeline.spectrogram import SpectroSettings
+
+    w = window
+    tid = _show(w, _tones())
+    lanes = w.timeline.lanes
+    lanes.display_for(tid).spectro = SpectroSettings(scale="linear")
+    lanes.snap_enabled = True
+    w.state.set_cursor(RATE)  # a snap target at 1.000 s
+    w.spectral_tool.actions["box"].trigger()
+    a = _pt(w, tid, 1.0, 9000.0)
+    a.setX(a.x() + 3)  # a few pixels beside the cursor
+    drag(qtbot, lanes, a, _pt(w, tid, 2.0, 6000.0))
+    sel = w.host.selection.current()
+    assert sel.start == RATE  # snapped to the cursor
+    # On the linear axis a row is Nyquist / 256 = 94 Hz: the band snaps to row edges within that.
+    step = RATE / 2 / 256
+    assert abs(sel.low_hz - 6000.0) <= step and abs(sel.high_hz - 9000.0) <= step
+    assert sel.low_hz / step == pytest.approx(round(sel.low_hz / step))
