@@ -357,7 +357,7 @@ class FillPanel(QWidget):
                 t = p.take
                 engine = ENGINE_NAMES.get(t.engine, t.engine)
                 cost = "" if t.engine == "ar" else f" · cost {t.score:.3g}"
-                item = QListWidgetItem(f"{i + 1}   {engine}{cost} · {t.label}")
+                item = QListWidgetItem(f"{i + 1}   {engine}{cost} · {self._take_label(t, ts.target.rate)}")
                 item.setToolTip(json.dumps({k: v for k, v in t.params.items()}, default=str, indent=1))
                 self.list.addItem(item)
         self.list.blockSignals(False)
@@ -366,6 +366,13 @@ class FillPanel(QWidget):
             wdg.setEnabled(has)
         self._choice_changed(self.s.choice)
         self._preview_state()
+
+    def _take_label(self, take, rate: int) -> str:  # noqa: ANN001 - Take
+        """The take's label, with where its material comes from in the chosen time format."""
+        at, clip = take.params.get("source_timeline_s"), take.params.get("source_clip")
+        if isinstance(at, (int, float)) and clip is not None:
+            return f"Material from {self._time(int(round(at * rate)), rate)} (“{clip}”)"
+        return take.label
 
     def _describe(self, ts) -> str:  # noqa: ANN001 - TakeSet
         target = ts.target
