@@ -252,6 +252,11 @@ class SpectralTool(QObject):
         if t == QEvent.Type.MouseMove and self.gesture is not None and isinstance(e, QMouseEvent):
             self._move(e.position())
             return True
+        if (t == QEvent.Type.MouseMove and self.tool != "off" and isinstance(e, QMouseEvent)
+                and not e.buttons() and area_at(self.lanes, e.position()) is not None):
+            self.lanes.setCursor(Qt.CursorShape.CrossCursor)  # a spectral tool draws here
+            self.lanes.setToolTip(f"Spectral {self.tool}: drag to select (Shift adds, Alt or Ctrl subtracts)")
+            return True
         if t == QEvent.Type.MouseButtonRelease and self.gesture is not None and isinstance(e, QMouseEvent):
             self._move(e.position())
             self._finish()
