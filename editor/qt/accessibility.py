@@ -21,8 +21,9 @@ import re
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QAccessibleEvent, QKeyEvent
+import shiboken6
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QRectF, Qt
+from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QAccessibleEvent, QKeyEvent, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
@@ -32,12 +33,14 @@ from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QFormLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
     QPlainTextEdit,
     QScrollBar,
     QTabBar,
+    QTabWidget,
     QTextEdit,
     QToolButton,
     QWidget,
@@ -130,6 +133,11 @@ def _part_name(w: QWidget) -> str:
     if isinstance(w, QAbstractItemView) and isinstance(combo, QComboBox):
         return f"{accessible_name(combo) or 'Choices'} choices"
     owner = _owner_name(w)
+    win = w.window()
+    if isinstance(win, QInputDialog) and win.labelText():
+        return _clean(win.labelText())
+    if isinstance(w, QTabWidget):
+        return f"{owner} pages" if owner else "Pages"
     if isinstance(w, QScrollBar):
         side = "Vertical" if w.orientation() == Qt.Orientation.Vertical else "Horizontal"
         return f"{side} scroll bar" + (f" of {owner}" if owner else "")
@@ -152,6 +160,11 @@ def name_widget(w: QWidget) -> None:
             name = re.sub(r"(?<!^)(?=[A-Z])", " ", w.objectName()).replace("_", " ").strip().capitalize()
         if name:
             w.setAccessibleName(name)
+    if isinstance(w, QComboBox):  # Qt makes its pop-up list on first use: make and name it now
+        view = w.view()
+        for part in (view, *view.findChildren(QWidget)):
+            if part is not w:
+                name_widget(part)
     if not w.accessibleDescription():
         desc = _clean(w.toolTip()) or _clean(w.statusTip())
         if desc and desc != accessible_name(w):
@@ -207,6 +220,9 @@ class Accessibility(QObject):
     def eventFilter(self, obj: QObject, e: QEvent) -> bool:  # noqa: N802
         t = e.type()
         if t == QEvent.Type.Show and isinstance(obj, QWidget):
+            if obj.isWindow():  # a dialog or window: all of it, hidden parts (pop-up lists, tabs) too
+                name_missing(obj)
+                return False
             key = id(obj)
             if key not in self._named:
                 self._named.add(key)
@@ -218,15 +234,18 @@ class Accessibility(QObject):
 
 
 _filter: Accessibility | None = None
+_ring: FocusRings | None = None
 
 
 def install(window: QWidget) -> Accessibility:
     """Install the filter (once per application) and name what ``window`` holds already."""
-    global _filter
+    global _filter, _ring
     app = QApplication.instance()
     if _filter is None and app is not None:
         _filter = Accessibility(app)
         app.installEventFilter(_filter)
+        _ring = FocusRings(app)
+        app.focusChanged.connect(_ring.follow)
     name_missing(window)
     if isinstance(window, QMainWindow):
         bar = window.menuBar()
@@ -298,7 +317,8 @@ class JobAnnouncer(QObject):
 
 def give_mnemonics(menu: Any) -> None:
     """Underline a free letter in every item of ``menu`` (a QMenu or QMenuBar) that has none,
-    and in its submenus, so Alt+letter and then a letter reach any item (as KDE does)."""
+    and in its submenus, so Alt+letter and then a letter reach any item (as KDE does).
+    Letters already underlined are kept; where none is free, an item shares one."""
     acts = [a for a in menu.actions() if not a.isSeparator() and a.text()]
     used = {_mnemonic(a.text()) for a in acts} - {""}
     for a in acts:
@@ -324,4 +344,77 @@ def _free_letter(text: str, used: set[str]) -> int | None:
     for i in starts + rest:
         if text[i].lower() not in used:
             return i
-    return None
+    # A long menu runs out of letters: share one. Pressing a shared letter moves between the
+    # items that have it, and Enter picks one, so each stays reachable.
+    return starts[0] if starts else None
+
+
+class FocusRing(QWidget):
+    """A visible keyboard focus: a 2-pixel ring in the theme's focus colour
+    (:func:`editor.qt.theme.focus_colour`) around whatever control has the focus,
+    drawn over it without taking mouse clicks. Follows focus changes, moves and resizes."""
+
+    WIDTH = 2
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.setObjectName("FocusRing")
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.target: QWidget | None = None
+        self.hide()
+
+    def follow(self, new: QWidget | None) -> None:
+        if self.target is not None and shiboken6.isValid(self.target):
+            self.target.removeEventFilter(self)
+        self.target = None
+        if new is None or new.isWindow() or new is self or new.window() is None:
+            self.hide()
+            return
+        self.target = new
+        new.installEventFilter(self)
+        if self.parentWidget() is not new.window():
+            self.setParent(new.window())  # over everything in that window, never in a layout
+        self.place()
+
+    def place(self) -> None:
+        t = self.target
+        if t is None or not shiboken6.isValid(t) or not t.isVisible():
+            self.hide()
+            return
+        w = self.WIDTH
+        top_left = t.mapTo(t.window(), QPoint(0, 0))
+        self.setGeometry(QRect(top_left, t.size()).adjusted(-w, -w, w, w))
+        self.raise_()
+        self.show()
+        self.update()
+
+    def eventFilter(self, obj: QObject, e: QEvent) -> bool:  # noqa: N802
+        if obj is self.target and e.type() in (QEvent.Type.Move, QEvent.Type.Resize, QEvent.Type.Show,
+                                               QEvent.Type.Hide):
+            self.place()
+        return False
+
+    def paintEvent(self, _e: object) -> None:  # noqa: N802
+        from .theme import focus_colour
+
+        p = QPainter(self)
+        pen = QPen(focus_colour(self.palette()), self.WIDTH)
+        p.setPen(pen)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        h = self.WIDTH / 2
+        p.drawRoundedRect(QRectF(self.rect()).adjusted(h, h, -h, -h), 3, 3)
+
+
+class FocusRings(QObject):
+    """Keeps one :class:`FocusRing` alive (a ring dies with the window it was drawn in)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.ring: FocusRing | None = None
+
+    def follow(self, _old: QWidget | None, new: QWidget | None) -> None:
+        if self.ring is None or not shiboken6.isValid(self.ring):
+            self.ring = FocusRing()
+        self.ring.follow(new)

@@ -54,3 +54,11 @@ def apply_theme(app: QApplication, choice: str = "system") -> str:
     dark = system_prefers_dark() if choice == "system" else choice == "dark"
     app.setPalette(dark_palette() if dark else light_palette())
     return "dark" if dark else "light"
+
+
+def focus_colour(palette: QPalette) -> QColor:
+    """The keyboard-focus ring's colour: the theme's highlight, made brighter on dark
+    themes and darker on light ones so it stands out from a selected control's fill."""
+    c = QColor(palette.color(QPalette.ColorRole.Highlight))
+    dark = palette.color(QPalette.ColorRole.Window).lightness() < 128
+    return c.lighter(140) if dark else c.darker(130)

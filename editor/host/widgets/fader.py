@@ -12,10 +12,11 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QWheelEvent
-from PySide6.QtWidgets import QDial, QHBoxLayout, QLineEdit, QSizePolicy, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QAbstractSlider, QDial, QHBoxLayout, QLineEdit, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
 from .meters import FLOOR_DB, HOLD_S, PeakMeter
 
@@ -74,7 +75,37 @@ def format_pan(pan: float) -> str:
 # --------------------------------------------------------------------------- widgets
 
 
-class _Slider(QSlider):
+def db_words(db: float) -> str:
+    """A level as a screen reader should say it: "minus 6.0 dB", "silent"."""
+    if db == -math.inf:
+        return "silent (minus infinity dB)"
+    return f"{'minus ' if db < 0 else 'plus ' if db > 0 else ''}{abs(db):.1f} dB"
+
+
+def pan_words(pan: float) -> str:
+    """A pan position in words: "centre", "left 30", "right 100"."""
+    v = round(pan * 100)
+    return "centre" if v == 0 else (f"left {-v}" if v < 0 else f"right {v}")
+
+
+class SpokenValue:
+    """Mix into a QAbstractSlider: its accessible description follows its value in words
+    (``value_text(position)``), also when the value is set with signals blocked, so a
+    screen reader says "minus 6.0 dB" rather than the slider's raw position."""
+
+    value_text: Callable[[int], str] | None = None
+
+    def sliderChange(self, change: QAbstractSlider.SliderChange) -> None:  # noqa: N802
+        super().sliderChange(change)  # type: ignore[misc]
+        if change == QAbstractSlider.SliderChange.SliderValueChange and self.value_text is not None:
+            self.setAccessibleDescription(self.value_text(self.value()))  # type: ignore[attr-defined]
+
+    def set_value_text(self, fn: Callable[[int], str]) -> None:
+        self.value_text = fn
+        self.setAccessibleDescription(fn(self.value()))  # type: ignore[attr-defined]
+
+
+class _Slider(SpokenValue, QSlider):
     double_clicked = Signal()
 
     def mouseDoubleClickEvent(self, e: QMouseEvent) -> None:  # noqa: N802
@@ -117,6 +148,7 @@ class DbFader(QWidget):
         self.slider.setValue(db_to_pos(0.0))
         self.slider.setTickPosition(QSlider.TickPosition.NoTicks)
         self.slider.setAccessibleName(f"{name} volume")
+        self.slider.set_value_text(lambda pos: db_words(pos_to_db(pos)))
         self.slider.setToolTip("Volume: drag, scroll or use the arrow keys; double-click to type a value")
         self.slider.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
         self.slider.setMinimumHeight(120)
@@ -185,7 +217,7 @@ class DbFader(QWidget):
         self.slider.wheelEvent(e)
 
 
-class PanKnob(QDial):
+class PanKnob(SpokenValue, QDial):
     """Pan, −100 (left) .. +100 (right); double-click centres it."""
 
     centred = Signal()
@@ -199,7 +231,8 @@ class PanKnob(QDial):
         self.setWrapping(False)
         self.setFixedSize(40, 40)
         self.setAccessibleName(f"{name} pan")
-        self.setToolTip("Pan: drag or scroll; double-click to centre")
+        self.setToolTip("Pan: drag, scroll or use the arrow keys; double-click to centre")
+        self.set_value_text(lambda v: pan_words(v / 100.0))
 
     def mouseDoubleClickEvent(self, e: QMouseEvent) -> None:  # noqa: N802
         self.centred.emit()

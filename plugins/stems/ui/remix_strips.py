@@ -15,7 +15,17 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QMenu, QSlider, QToolButton, QVBoxLayout, QWidget
 
-from editor.host.widgets.fader import STEPS, db_to_pos, format_db, format_pan, parse_db, pos_to_db
+from editor.host.widgets.fader import (
+    STEPS,
+    SpokenValue,
+    db_to_pos,
+    db_words,
+    format_db,
+    format_pan,
+    pan_words,
+    parse_db,
+    pos_to_db,
+)
 
 from ..mixing import UNITY, StemMix
 
@@ -32,7 +42,7 @@ QToolButton#solo:checked { background: #4fbf5f; color: black; }
 """
 
 
-class _Slider(QSlider):
+class _Slider(SpokenValue, QSlider):
     """A horizontal slider that reports double-clicks (reset)."""
 
     double_clicked = Signal()
@@ -102,6 +112,7 @@ class StemRow(QWidget):
         self.gain.setValue(db_to_pos(0.0))
         self.gain.setMinimumWidth(80)
         self.gain.setAccessibleName(f"{name} gain")
+        self.gain.set_value_text(lambda pos: db_words(pos_to_db(pos)))
         self.gain.setToolTip(f"{name.capitalize()} level, -inf to +12 dB: drag, scroll or use the arrow keys; "
                              "double-click for 0 dB")
         self.gain.valueChanged.connect(self._slid)
@@ -119,6 +130,7 @@ class StemRow(QWidget):
         self.pan.setPageStep(10)
         self.pan.setFixedWidth(48)
         self.pan.setAccessibleName(f"{name} pan")
+        self.pan.set_value_text(lambda v: pan_words(v / 100.0))
         self.pan.setToolTip("Pan (stereo clips): drag; double-click to centre")
         self.pan.valueChanged.connect(lambda v: self._emit(pan=v / 100.0))
         self.pan.double_clicked.connect(lambda: self.pan.setValue(0))
