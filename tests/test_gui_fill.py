@@ -203,7 +203,9 @@ def test_auto_interpolates_a_short_gap_in_sines_and_the_engine_menu_picks_anothe
     assert abs(a - g0) < 40 and abs(b - g1) < 40
 
     ts = _find(qtbot, w)
-    assert len(ts.takes) == 1 and ts.takes[0].engine == "ar"
+    # Auto's engine makes one take; context match fills the list with alternatives after it.
+    assert len(ts.takes) >= 1 and ts.takes[0].engine == "ar"
+    assert all(t.engine != "ar" for t in ts.takes[1:])
     assert "Auto chose Interpolation (AR)" in _panel(w).header.text()
     qtbot.mouseClick(_panel(w).apply_button, Qt.MouseButton.LeftButton)
     got = _clip_audio(w.project)

