@@ -328,6 +328,31 @@ def test_gui_offers_recovery_after_crash(qtbot, tmp_path, monkeypatch):
         close_window(w)
 
 
+def test_gui_opens_what_could_be_kept_and_names_what_is_missing(qtbot, tmp_path, monkeypatch, store):
+    from PySide6.QtWidgets import QMessageBox
+
+    from editor.qt import app as app_mod
+
+    sessions, work = _run_crash(tmp_path, UNDO_NEW_EDIT)
+    (item,) = recovery.find_recoverable(sessions)
+    journal = json.loads((item.folder / recovery.JOURNAL).read_text())
+    referenced = sorted({Path(d["path"]) for d in journal["blocks"].values()}, key=lambda f: f.stat().st_size)
+    referenced[0].unlink()
+    monkeypatch.setattr(app_mod, "find_recoverable", lambda: recovery.find_recoverable(sessions))
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    warned = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: warned.append(a[2]) or QMessageBox.StandardButton.Ok)
+    w = make_window(qtbot)
+    try:
+        assert app_mod.offer_recovery(w)
+        assert warned and "Missing:" in warned[0] and "0:00.0" in warned[0]
+        assert any(t.name.endswith("(damaged)") for t in w.project.tracks)
+        assert w.document.modified
+        assert recovery.find_recoverable(sessions) == [], "the broken session is not offered again"
+    finally:
+        close_window(w)
+
+
 def test_autosave_writes_journal_within_interval(qtbot, tmp_path, store):
     from editor.core import edits
 

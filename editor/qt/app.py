@@ -72,8 +72,25 @@ def offer_recovery(window: MainWindow) -> bool:
         for it in items:
             discard(it)
         return False
+    from ..core.recovery import RecoveryIncomplete
+
     try:
         project, path = recover(item, default_store())
+    except RecoveryIncomplete as exc:
+        # Not exact: open what could be kept (damaged parts on their own marked tracks)
+        # and say what is missing; the session is not offered again.
+        if exc.project is None:
+            window.show_error(f"Recovery failed: {exc}")
+            return False
+        lost = "\n".join(exc.missing[:12]) + ("\n…" if len(exc.missing) > 12 else "")
+        QMessageBox.warning(window, "Recovered with damage",
+                            "Some audio of the crashed session is missing or changed, so it could not be "
+                            "recovered exactly. What could be kept is open now, damaged parts on tracks "
+                            f"marked “(damaged)”.\n\nMissing:\n{lost}")
+        window.set_project(exc.project, None, "Recovered (damaged)")
+        window.document.mark_unsaved()
+        window.show_message(f"Recovered with damage: {len(exc.missing)} part(s) missing")
+        return True
     except Exception as exc:  # noqa: BLE001 - a damaged journal must not stop the app
         window.show_error(f"Recovery failed: {exc}")
         return False
