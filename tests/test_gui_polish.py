@@ -10,7 +10,7 @@ from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QColor, QImage, QRegion
 
 from editor.core import edits
-from editor.core.model import Clip, Project
+from editor.core.model import Clip, Project, Track
 from editor.core.sequence import AudioSeq
 from editor.core.serialize import project_from_dict, project_to_dict
 from editor.core.store import default_store
@@ -471,3 +471,24 @@ def test_file_open_offers_every_supported_file_and_remembers_the_folder(qtbot, w
 
 
 _ = np
+
+
+def test_a_project_with_damaged_samples_opens_with_them_silenced_and_says_so(qtbot, window, tmp_path):
+    import struct
+
+    from editor.core.projectfile import read_index, save_project
+
+    w = window
+    x = (0.1 * np.random.default_rng(5).standard_normal((2, 5000))).astype(np.float32)
+    seq = AudioSeq.from_blocks(default_store().blocks_from_array(x), 2)
+    path = tmp_path / "nan.seedwave"
+    save_project(Project(tracks=(Track("t", (Clip(seq, 0),)),)), path)
+    off = next(iter(read_index(path)["blocks"].values()))["offset"]
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<2f", data, off + 400, float("nan"), float("inf"))
+    path.write_bytes(bytes(data))
+    with qtbot.waitSignal(w.import_finished, timeout=20000):
+        w.open_paths([str(path)])
+    assert w.document.path == path
+    assert "replaced 2 NaN/infinite" in w.statusBar().currentMessage()
+    assert np.isfinite(w.project.tracks[0].clips[0].audio.read(0, 5000)).all()

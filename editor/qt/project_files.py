@@ -41,8 +41,10 @@ class Opened:
     project, or audio files' imports (with the rate the new project will have)."""
 
     def __init__(self, paths: list[str], project: Project | None = None,
-                 imports: list[ImportedAudio] | None = None, rate: int = 0) -> None:
+                 imports: list[ImportedAudio] | None = None, rate: int = 0,
+                 warnings: list[str] | None = None) -> None:
         self.paths, self.project, self.imports, self.rate = paths, project, imports or [], rate
+        self.warnings = warnings or []  # what loading repaired (NaN audio became silence, ...)
 
     def new_project(self) -> Project:
         if self.project is not None:
@@ -60,7 +62,9 @@ def read_for_open(paths: list[str], ctx: TaskContext) -> Opened:
     projects = [p for p in paths if p.lower().endswith(EXTENSION)]
     if projects:
         ctx.progress(0.0, f"Reading {Path(projects[0]).name}")
-        return Opened([projects[0]], project=load_project(projects[0]))
+        warnings: list[str] = []
+        project = load_project(projects[0], warnings, ctx)
+        return Opened([projects[0]], project=project, warnings=warnings)
     imports: list[ImportedAudio] = []
     rate = 0
     for i, path in enumerate(paths):
@@ -198,6 +202,8 @@ class ProjectFiles:
         self.document.mark_saved()  # opening a file is not a change: closing right away asks nothing
         for p in opened.paths:
             self.settings.add_recent(str(Path(p).resolve()))
+        for w in opened.warnings:
+            self.show_message(w)
         for imp in opened.imports:
             for w in imp.warnings:
                 self.show_message(w)
