@@ -330,7 +330,7 @@ def report(rest: dict[str, list[dict]], pt: list[dict], seconds: float, n_signal
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="bench.classic")
     ap.add_argument("--quick", action="store_true", help="short signals; print only")
-    args = ap.parse_args(argv or [])
+    args = ap.parse_args(argv)  # None: the command line (so --help helps instead of running)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     sigs = dev_signals(args.quick)
     seconds = sum(len(v) for v in sigs.values()) / RATE

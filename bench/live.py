@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--tracks", type=int, default=16)
     ap.add_argument("--blocksize", type=int, default=1024)
     ap.add_argument("--gui-ms", type=float, default=8.0, help="Python work per 1/60 s frame on the main thread")
-    args = ap.parse_args(argv or [])
+    args = ap.parse_args(argv)  # None: the command line (so --help helps instead of running)
 
     import editor.effects  # noqa: F401 - the renderer's insert factory
     from editor.core.history import History

@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--latencies", default="default,0.2",
                     help="PortAudio output latencies to compare, in seconds ('default': sounddevice's, as the app)")
     ap.add_argument("--switch-interval", type=float, default=None, help="sys.setswitchinterval for the run")
-    args = ap.parse_args(argv or [])
+    args = ap.parse_args(argv)  # None: the command line (so --help helps instead of running)
     os.environ.setdefault("SEEDWAVE_CONFIG", str(workdir("playback") / "settings.ini"))
 
     from editor.core.store import BlockStore, set_default_store

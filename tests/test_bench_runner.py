@@ -29,3 +29,13 @@ def test_unknown_benchmark_is_one_clear_error():
                        text=True, timeout=60)
     assert r.returncode == 2
     assert "no benchmark named no-such-bench" in r.stderr
+
+
+def test_every_benchmark_module_answers_help_without_running():
+    from bench.run import available
+
+    for name in available():
+        r = subprocess.run([sys.executable, "-m", f"bench.{name}", "--help"], cwd=ROOT, capture_output=True,
+                           text=True, timeout=120)
+        assert r.returncode == 0, f"bench.{name} --help: {r.stderr[-500:]}"
+        assert "usage:" in r.stdout, f"bench.{name} --help printed no usage"
