@@ -419,3 +419,15 @@ def test_during_a_drag_later_edits_keep_what_is_buffered(store):
     finally:
         player._playing = False
         player.stop()
+
+
+def test_effects_that_cannot_stream_are_refused_as_inserts_with_one_line():
+    from editor.effects.live import InsertError, check_insert, live_effect_ids
+
+    ids = live_effect_ids()
+    assert "eq" in ids and "reverb" in ids
+    for effect_id in ("pitch", "tempo", "denoise"):
+        assert effect_id not in ids
+        with pytest.raises(InsertError) as err:
+            check_insert(effect_id)
+        assert "\n" not in str(err.value) and "apply it to clips" in str(err.value)

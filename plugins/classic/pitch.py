@@ -4,10 +4,10 @@ A whole-input run uses Rubber Band's offline stretcher (``pedalboard.time_stretc
 which sees all of the audio and gives the best quality; both effects therefore
 take their input in one piece (``chunk_seconds = None``). ``tempo`` changes the
 length: the runner and the apply step replace the selection with the longer or
-shorter audio (``changes_length``). Live, ``pitch`` streams through
-``pedalboard.PitchShift`` (Rubber Band's real-time mode), which holds back about a
-second of audio before it answers; ``tempo`` cannot run live (a track cannot play
-faster than time runs).
+shorter audio (``changes_length``). Neither runs as a live insert: ``tempo``
+cannot (a track cannot play faster than time runs), and ``pitch`` through
+``pedalboard.PitchShift`` (Rubber Band's real-time mode) gave silence when
+streamed in the renderer's blocks, so it is applied to clips.
 """
 
 from __future__ import annotations
@@ -50,6 +50,9 @@ class PitchEffect(BoardEffect):
     category: ClassVar[str] = "Pitch and time"
     description: ClassVar[str] = "Raise or lower the pitch without changing the duration (Rubber Band)."
     chunk_seconds: ClassVar[float | None] = None
+    # Not offered as a live insert: pedalboard's streaming PitchShift answered only
+    # silence when fed the renderer's blocks (tested), so pitch is applied to clips.
+    streaming: ClassVar[bool] = False
     licence: ClassVar[str] = "pedalboard: GPL-3.0; Rubber Band: GPL-2.0-or-later"
     params: ClassVar[tuple[Param, ...]] = (
         Param("semitones", "float", 0.0, -24.0, 24.0, step=0.01, unit="semitones", label="Semitones",
