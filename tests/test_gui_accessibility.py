@@ -299,3 +299,40 @@ def test_clip_move_and_trim_by_keys(qtbot, window, store):
     w.document.undo()
     w.document.undo()
     assert w.project.tracks[0].clips[0].position == clip0.position
+
+
+def test_find_choose_and_apply_a_fill_take_by_keys(qtbot, window, store):
+    from seedwave_plugins.fill.ui.fill_session import ORIGINAL
+
+    from .test_gui_fill import music_loop
+
+    w = window
+    x = music_loop()
+    gap = (int(3.37 * RATE), int(3.62 * RATE))
+    x[:, gap[0]:gap[1]] = 0.0  # a dropout
+    p = Project(sample_rate=RATE)
+    clip = Clip(AudioSeq.from_blocks(store.blocks_from_array(x), x.shape[0]), 0, name="loop")
+    w.set_project(edits.add_track(p, "Music", (clip,)))
+    qtbot.wait(50)
+    w.fit_project()
+    entries0 = len(w.document.history.entries)
+    w.state.set_selection(*gap, (w.project.tracks[0].id,))
+    panel = w.host.ui.panel("fill.panel")
+    lanes = w.timeline.lanes
+    lanes.setFocus()
+    with qtbot.waitSignal(panel.s.run_finished, timeout=60000) as sig:
+        qtbot.keyClick(lanes, Qt.Key.Key_F, CTRL | Qt.KeyboardModifier.AltModifier)  # Fill Selection…
+    assert sig.args[0].state is JobState.DONE
+    assert w.job_announcer.last.endswith("finished")
+    # The take list is reached with the keyboard; its name and key help are there for a screen reader.
+    lst = panel.list
+    lst.setFocus()
+    assert lst.accessibleName() == "Take list" and "Enter applies" in lst.accessibleDescription()
+    qtbot.keyClick(lst, Qt.Key.Key_Home)
+    assert panel.s.choice == ORIGINAL
+    qtbot.keyClick(lst, Qt.Key.Key_Down)
+    qtbot.keyClick(lst, Qt.Key.Key_Down)
+    assert lst.currentRow() == 2 and panel.s.choice == 1
+    qtbot.keyClick(lst, Qt.Key.Key_Return)
+    wait_until(qtbot, lambda: len(w.document.history.entries) == entries0 + 1, timeout=10)
+    assert w.document.history.entry.meta["take"] == 2

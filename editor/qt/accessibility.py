@@ -249,8 +249,8 @@ def install(window: QWidget) -> Accessibility:
     name_missing(window)
     if isinstance(window, QMainWindow):
         bar = window.menuBar()
-        give_mnemonics(bar)
-        for a in bar.actions():  # items plugins add later get theirs when the menu opens
+        give_mnemonics(bar, deep=False)
+        for a in bar.actions():  # each menu's items get theirs when it opens (plugins add items late)
             sub = a.menu()
             if sub is not None:
                 sub.aboutToShow.connect(partial(give_mnemonics, sub))
@@ -315,7 +315,7 @@ class JobAnnouncer(QObject):
             self.label.setAccessibleName("Running jobs")
 
 
-def give_mnemonics(menu: Any) -> None:
+def give_mnemonics(menu: Any, deep: bool = True) -> None:
     """Underline a free letter in every item of ``menu`` (a QMenu or QMenuBar) that has none,
     and in its submenus, so Alt+letter and then a letter reach any item (as KDE does).
     Letters already underlined are kept; where none is free, an item shares one."""
@@ -329,7 +329,7 @@ def give_mnemonics(menu: Any) -> None:
                 used.add(text[pos].lower())
                 a.setText(text[:pos] + "&" + text[pos:])
         sub = a.menu()
-        if sub is not None:
+        if sub is not None and deep:
             give_mnemonics(sub)
 
 
