@@ -41,12 +41,12 @@ def unique_channels(audio: np.ndarray) -> tuple[list[int], list[int]]:
     return unique, where
 
 
-def _linked(mode: str, audio: np.ndarray) -> bool:
+def _linked(mode: str, audio: np.ndarray, rate: int) -> bool:
     if mode != "auto":
         return mode == "linked"
     from .linked import coherent
 
-    return coherent(audio)
+    return coherent(audio, rate)
 
 
 class DenoiseEffect(Effect):
@@ -105,7 +105,8 @@ class DenoiseEffect(Effect):
         # are denoised once.
         unique, where = unique_channels(audio)
         progress = lambda f: context.progress(f, message)  # noqa: E731 - passed on to the segments
-        if len(unique) > 1 and audio.shape[1] >= 4 * 960 and _linked(params.get("stereo", "auto"), audio[unique]):
+        linked = len(unique) > 1 and audio.shape[1] >= 4 * 960
+        if linked and _linked(params.get("stereo", "auto"), audio[unique], sample_rate):
             context.info["stereo"] = "linked"
             wet = denoise_linked(engine, audio[unique], sample_rate, progress)[where]
         else:

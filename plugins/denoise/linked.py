@@ -26,29 +26,71 @@ HOP = 480
 COHERENCE = 0.5
 
 
-def coherent(audio: np.ndarray, max_frames: int = 48000 * 60) -> bool:
-    """Whether every pair of channels correlates (one scene heard by several microphones).
+#: Microphones up to this far apart in time (5 ms, about 1.7 m) still count as one scene.
+MAX_LAG_SECONDS = 0.005
 
-    Measured on evenly spread excerpts of at most ``max_frames`` in all."""
+
+def channel_lags(audio: np.ndarray, rate: int, max_frames: int | None = None) -> tuple[list[int], float]:
+    """Each channel's delay after the first (frames; positive: later), and the weakest peak
+    correlation.
+
+    Spaced microphones hear one scene a little apart in time; the zero-lag correlation
+    of such channels is low although they carry the same sound, so the peak of the
+    cross-correlation within :data:`MAX_LAG_SECONDS` is what tells one scene from two.
+    Measured on evenly spread excerpts of at most ``max_frames`` (a minute) in all."""
     frames = audio.shape[1]
+    max_frames = max_frames or 60 * rate
     if frames > max_frames:
-        starts = np.linspace(0, frames - max_frames // 20, 20).astype(int)
-        audio = np.concatenate([audio[:, s : s + max_frames // 20] for s in starts], axis=1)
+        piece = max_frames // 20
+        starts = np.linspace(0, frames - piece, 20).astype(int)
+        audio = np.concatenate([audio[:, s : s + piece] for s in starts], axis=1)
     x = audio.astype(np.float64)
     x -= x.mean(axis=1, keepdims=True)
     energy = np.sqrt((x**2).sum(axis=1))
-    if (energy < 1e-9).any():
-        return True  # a silent channel: the mask of the others does it no harm
-    norm = x / energy[:, None]
-    corr = norm @ norm.T
-    return bool(corr[np.triu_indices(len(x), 1)].min() >= COHERENCE)
+    n = x.shape[1]
+    size = 1 << int(np.ceil(np.log2(max(2, 2 * n))))
+    ref = np.fft.rfft(x[0], size)
+    span = min(int(MAX_LAG_SECONDS * rate), n - 1)
+    lags, weakest = [0], 1.0
+    for c in range(1, len(x)):
+        if energy[0] < 1e-9 or energy[c] < 1e-9:
+            lags.append(0)  # a silent channel: the mask of the others does it no harm
+            continue
+        corr = np.fft.irfft(ref * np.conj(np.fft.rfft(x[c], size)), size)
+        window = np.concatenate([corr[-span:], corr[: span + 1]]) if span > 0 else corr[:1]
+        k = int(np.argmax(window))
+        lags.append(span - k)  # positive: this channel hears it later than the first
+        weakest = min(weakest, float(window[k] / (energy[0] * energy[c])))
+    return lags, weakest
+
+
+def coherent(audio: np.ndarray, rate: int = 48000) -> bool:
+    """Whether the channels carry one scene (peak correlation within a few ms at least 0.5)."""
+    return channel_lags(audio, rate)[1] >= COHERENCE
+
+
+def _shift(x: np.ndarray, s: int) -> np.ndarray:
+    """``y[n] = x[n + s]``, zeros past the ends."""
+    if s == 0:
+        return x
+    y = np.zeros_like(x)
+    if s > 0:
+        y[:-s] = x[s:]
+    else:
+        y[-s:] = x[:s]
+    return y
 
 
 def denoise_linked(engine, audio: np.ndarray, rate: int,  # noqa: ANN001 - an engine of .engines
                    progress: Callable[[float], None]) -> np.ndarray:
-    """Denoise the channels' mean once, then apply its per-bin gains to each channel."""
+    """Denoise the channels' mean once, then apply its per-bin gains to each channel.
+
+    The channels are lined up (their delay against the first) before they are averaged,
+    so spaced microphones give no comb-filter notches in the mean; the gains, on 10 ms
+    frames, then fit each channel as it is."""
     frames = audio.shape[1]
-    mono = audio.mean(axis=0, keepdims=True).astype(np.float32)
+    lags, _ = channel_lags(audio, rate)
+    mono = np.mean([_shift(audio[c], delay) for c, delay in enumerate(lags)], axis=0)[None].astype(np.float32)
     wet = denoise(engine, mono, rate, progress)[0]
     _, _, noisy = stft(mono[0], nperseg=N_FFT, noverlap=N_FFT - HOP, window="hann")
     _, _, clean = stft(wet, nperseg=N_FFT, noverlap=N_FFT - HOP, window="hann")
