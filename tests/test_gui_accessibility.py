@@ -336,3 +336,18 @@ def test_find_choose_and_apply_a_fill_take_by_keys(qtbot, window, store):
     qtbot.keyClick(lst, Qt.Key.Key_Return)
     wait_until(qtbot, lambda: len(w.document.history.entries) == entries0 + 1, timeout=10)
     assert w.document.history.entry.meta["take"] == 2
+
+
+def test_f6_moves_the_focus_between_the_timeline_and_the_panels(qtbot, window):
+    w = window
+    w.timeline.lanes.setFocus()
+    visited = []
+    for _ in range(4):
+        qtbot.keyClick(w.focusWidget() or w, Qt.Key.Key_F6)
+        f = w.focusWidget()
+        assert f is not None and f.hasFocus()
+        visited.append(f)
+    docks = [d for d in w.findChildren(QWidget) if type(d).__name__ == "QDockWidget" and d.isAncestorOf(visited[0])]
+    assert docks, "F6 moved the focus into a panel"
+    qtbot.keyClick(w.focusWidget(), Qt.Key.Key_F6, CTRL)
+    assert w.timeline.lanes.hasFocus()
