@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import shiboken6
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAccessible, QAction
 from PySide6.QtWidgets import QApplication, QDialog, QMenu, QWidget
@@ -143,11 +144,17 @@ def _menu_actions(w) -> list[QAction]:  # noqa: ANN001
     return out
 
 
+def _key(widget: QWidget) -> int:
+    """The C++ address: Python wrappers come and go, and their id() can be reused."""
+    return shiboken6.getCppPointer(widget)[0]
+
+
 def _walk_new_windows(before: set[int], found: dict[str, list[str]], label: str) -> None:
+    modal = QApplication.activeModalWidget()  # an open modal dialog is always new: walk and close it
     for tl in QApplication.topLevelWidgets():
-        if id(tl) in before or not tl.isVisible() or isinstance(tl, QMenu):
+        if (_key(tl) in before and tl is not modal) or not tl.isVisible() or isinstance(tl, QMenu):
             continue
-        before.add(id(tl))
+        before.add(_key(tl))
         found[f"{label}: {tl.windowTitle()}"] = unnamed_controls(tl)
         if isinstance(tl, QDialog):
             tl.reject()
@@ -173,7 +180,7 @@ def test_every_control_has_a_name_and_every_menu_item_a_keyboard_path(qtbot, win
         text = a.text().replace("&", "")
         if not text.endswith("…") or text in FILE_CHOOSERS or not a.isEnabled():
             continue
-        before = {id(t) for t in QApplication.topLevelWidgets() if t.isVisible()}
+        before = {_key(t) for t in QApplication.topLevelWidgets() if t.isVisible()}
         timer = QTimer()
         timer.setInterval(30)
         timer.timeout.connect(lambda b=before, t=text: _walk_new_windows(b, problems, t))
