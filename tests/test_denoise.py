@@ -412,3 +412,10 @@ def test_auto_links_one_scene_but_keeps_two_talkers_apart(voice, other_voice):
     assert not coherent(two.astype(np.float32))
     result = run_on_array(DenoiseEffect(), noisy, RATE)
     assert result.audio.shape == noisy.shape
+
+
+def test_linked_transform_gives_back_an_unchanged_signal_exactly():
+    from seedwave_plugins.denoise.linked import istft, stft
+
+    x = np.random.default_rng(2).standard_normal(48007).astype(np.float32)
+    np.testing.assert_allclose(istft(stft(x), x.size), x, atol=1e-5)
