@@ -41,12 +41,14 @@ def unique_channels(audio: np.ndarray) -> tuple[list[int], list[int]]:
     return unique, where
 
 
-def _linked(mode: str, audio: np.ndarray, rate: int) -> bool:
-    if mode != "auto":
-        return mode == "linked"
-    from .linked import coherent
+def _linked_lags(mode: str, audio: np.ndarray, rate: int) -> list[int] | None:
+    """The channels' delays when they are to be denoised linked, else None."""
+    if mode == "independent":
+        return None
+    from .linked import COHERENCE, channel_lags
 
-    return coherent(audio, rate)
+    lags, peak = channel_lags(audio, rate)
+    return lags if mode == "linked" or peak >= COHERENCE else None
 
 
 class DenoiseEffect(Effect):
@@ -105,10 +107,12 @@ class DenoiseEffect(Effect):
         # are denoised once.
         unique, where = unique_channels(audio)
         progress = lambda f: context.progress(f, message)  # noqa: E731 - passed on to the segments
-        linked = len(unique) > 1 and audio.shape[1] >= 4 * 960
-        if linked and _linked(params.get("stereo", "auto"), audio[unique], sample_rate):
+        lags = None
+        if len(unique) > 1 and audio.shape[1] >= 4 * 960:
+            lags = _linked_lags(params.get("stereo", "auto"), audio[unique], sample_rate)
+        if lags is not None:
             context.info["stereo"] = "linked"
-            wet = denoise_linked(engine, audio[unique], sample_rate, progress)[where]
+            wet = denoise_linked(engine, audio[unique], sample_rate, progress, lags)[where]
         else:
             wet = denoise(engine, audio[unique], sample_rate, progress)[where]
         if gain > 0.0:

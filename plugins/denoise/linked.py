@@ -37,9 +37,9 @@ def channel_lags(audio: np.ndarray, rate: int, max_frames: int | None = None) ->
     Spaced microphones hear one scene a little apart in time; the zero-lag correlation
     of such channels is low although they carry the same sound, so the peak of the
     cross-correlation within :data:`MAX_LAG_SECONDS` is what tells one scene from two.
-    Measured on evenly spread excerpts of at most ``max_frames`` (a minute) in all."""
+    Measured on evenly spread excerpts of at most ``max_frames`` (20 s) in all."""
     frames = audio.shape[1]
-    max_frames = max_frames or 60 * rate
+    max_frames = max_frames or 20 * rate
     if frames > max_frames:
         piece = max_frames // 20
         starts = np.linspace(0, frames - piece, 20).astype(int)
@@ -49,14 +49,14 @@ def channel_lags(audio: np.ndarray, rate: int, max_frames: int | None = None) ->
     energy = np.sqrt((x**2).sum(axis=1))
     n = x.shape[1]
     size = 1 << int(np.ceil(np.log2(max(2, 2 * n))))
-    ref = np.fft.rfft(x[0], size)
+    ref = scipy.fft.rfft(x[0], size, workers=-1)
     span = min(int(MAX_LAG_SECONDS * rate), n - 1)
     lags, weakest = [0], 1.0
     for c in range(1, len(x)):
         if energy[0] < 1e-9 or energy[c] < 1e-9:
             lags.append(0)  # a silent channel: the mask of the others does it no harm
             continue
-        corr = np.fft.irfft(ref * np.conj(np.fft.rfft(x[c], size)), size)
+        corr = scipy.fft.irfft(ref * np.conj(scipy.fft.rfft(x[c], size, workers=-1)), size, workers=-1)
         window = np.concatenate([corr[-span:], corr[: span + 1]]) if span > 0 else corr[:1]
         k = int(np.argmax(window))
         lags.append(span - k)  # positive: this channel hears it later than the first
@@ -104,14 +104,15 @@ def _shift(x: np.ndarray, s: int) -> np.ndarray:
 
 
 def denoise_linked(engine, audio: np.ndarray, rate: int,  # noqa: ANN001 - an engine of .engines
-                   progress: Callable[[float], None]) -> np.ndarray:
+                   progress: Callable[[float], None], lags: list[int] | None = None) -> np.ndarray:
     """Denoise the channels' mean once, then apply its per-bin gains to each channel.
 
     The channels are lined up (their delay against the first) before they are averaged,
     so spaced microphones give no comb-filter notches in the mean; the gains, on 10 ms
     frames, then fit each channel as it is."""
     frames = audio.shape[1]
-    lags, _ = channel_lags(audio, rate)
+    if lags is None:
+        lags, _ = channel_lags(audio, rate)
     mono = np.mean([_shift(audio[c], delay) for c, delay in enumerate(lags)], axis=0)[None].astype(np.float32)
     wet = denoise(engine, mono, rate, progress)[0]
     noisy = stft(mono[0])
