@@ -84,9 +84,10 @@ def unnamed_controls(root: QWidget) -> list[str]:
             return
         obj = iface.object()
         if isinstance(obj, QWidget):
-            if id(obj) in seen:
+            key = _key(obj)  # not id(): wrappers come and go, and a dead one's id is reused
+            if key in seen:
                 return
-            seen.add(id(obj))
+            seen.add(key)
             if is_interactive(obj):
                 reached += 1
                 if not iface.text(QAccessible.Text.Name).strip():
@@ -149,13 +150,26 @@ def _key(widget: QWidget) -> int:
     return shiboken6.getCppPointer(widget)[0]
 
 
+_BUILD_TRIES: dict[int, int] = {}
+
+
 def _walk_new_windows(before: set[int], found: dict[str, list[str]], label: str) -> None:
     modal = QApplication.activeModalWidget()  # an open modal dialog is always new: walk and close it
     for tl in QApplication.topLevelWidgets():
         if (_key(tl) in before and tl is not modal) or not tl.isVisible() or isinstance(tl, QMenu):
             continue
+        try:
+            missing = unnamed_controls(tl)
+        except AssertionError:
+            # Shown but not built yet (QInputDialog makes its controls as it is first laid
+            # out): walk it on a later tick, giving up after a few.
+            tries = _BUILD_TRIES.get(_key(tl), 0) + 1
+            _BUILD_TRIES[_key(tl)] = tries
+            if tries < 20:
+                continue
+            raise
         before.add(_key(tl))
-        found[f"{label}: {tl.windowTitle()}"] = unnamed_controls(tl)
+        found[f"{label}: {tl.windowTitle()}"] = missing
         if isinstance(tl, QDialog):
             tl.reject()
         else:

@@ -223,7 +223,9 @@ def test_cancel_leaves_no_file_and_app_stays_usable(qtbot, window, store, tmp_pa
     job = dlg.job
     wait_until(qtbot, lambda: job.fraction > 0.01, timeout=20)
     # While it runs: the status bar shows it, and the window still edits.
-    assert "Export long.flac" in w.statusBar().currentMessage()
+    # (in the status bar's message or its running-jobs label, whichever spoke last)
+    wait_until(qtbot, lambda: "Export long.flac" in w.statusBar().currentMessage() + w.status_jobs.text(),
+               timeout=10)
     assert not dlg.export_btn.isEnabled() and dlg.cancel_btn.isEnabled()
     w.state.set_selection(0, RATE, (w.project.tracks[0].id,))
     w.delete()

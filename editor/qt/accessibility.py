@@ -147,7 +147,16 @@ def _part_name(w: QWidget) -> str:
         return f"Clear {accessible_name(p)}".strip()
     if isinstance(w, QToolButton) and w.objectName() == "qt_toolbar_ext_button":
         return f"More {owner} buttons" if owner else "More buttons"
-    return ""
+    return _QT_PARTS.get(w.metaObject().className(), "")
+
+
+#: Qt's own focusable parts that show no text (the colour dialog's pickers and wells).
+_QT_PARTS = {
+    "QtPrivate::QColorPicker": "Hue and saturation",
+    "QtPrivate::QColorLuminancePicker": "Brightness",
+    "QColorWell": "Colour swatches",
+    "QtPrivate::QColorWell": "Colour swatches",
+}
 
 
 def name_widget(w: QWidget) -> None:
