@@ -26,7 +26,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 RUN_PKGS="python3-venv libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
   libglib2.0-0 libportaudio2 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
   libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 espeak-ng"
-TEST_PKGS="pulseaudio pulseaudio-utils libasound2-plugins xvfb xauth"
+TEST_PKGS="pulseaudio pulseaudio-utils libasound2-plugins xvfb xauth fluidsynth timgm6mb-soundfont"
 
 say() { echo "dev.sh: $*" >&2; }
 
