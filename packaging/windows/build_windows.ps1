@@ -13,8 +13,13 @@ python -m venv build\win-venv
 $Py = "build\win-venv\Scripts\python.exe"
 & $Py -m pip install --upgrade pip
 if (-not $NoTorch) {
-  # The CPU build of torch; for NVIDIA GPUs users install with pip (see docs/PACKAGING.md).
-  & $Py -m pip install "torch>=2.2" --index-url https://download.pytorch.org/whl/cpu
+  # The CPU build of torch comes from the index named by SEEDWAVE_TORCH_INDEX (see README);
+  # without it, pip's configured index decides. For NVIDIA GPUs see docs/PACKAGING.md.
+  if ($env:SEEDWAVE_TORCH_INDEX) {
+    & $Py -m pip install "torch>=2.2" --index-url $env:SEEDWAVE_TORCH_INDEX
+  } else {
+    & $Py -m pip install "torch>=2.2"
+  }
 }
 & $Py -m pip wheel --no-deps -w dist\wheel .
 $Wheel = Get-ChildItem dist\wheel\seedwave-$Version-*.whl | Select-Object -First 1
