@@ -54,24 +54,29 @@ class FillEffect(Effect):
         Param("start", "float", 0.0, 0.0, 1e7, unit="s", help="region start, from the start of the audio"),
         Param("end", "float", 0.0, 0.0, 1e7, unit="s", help="region end"),
         Param("engine", "choice", "auto", choices=("auto", "ar", "match", "neural"),
-              choice_labels=("Auto", "Interpolation (short gaps)", "Context match", "Neural (trained on the clip)"),
+              choice_labels=("Auto", "Interpolation (short gaps)", "Context match", "Neural (fill prior)"),
               help="auto: by gap length and material; ar: interpolation (short gaps); "
-                   "match: copy the best-continuing material; neural: network trained on the clip"),
+                   "match: copy the best-continuing material; neural: Seedwave's fill prior, fine-tuned on the clip"),
         Param("take", "int", 1, 1, 10, help="which candidate (1 = best), numbered as the Fill panel lists them"),
         Param("context", "float", 0.0, 0.0, 10.0, unit="s",
               help="context each side used to judge matches (0 = automatic)"),
-        Param("neural_steps", "int", 200, 10, 5000, help="training steps of the neural engine"),
+        Param("neural_steps", "int", 24, 0, 5000,
+              help="neural engine: fine-tuning steps on the clip (training steps without the prior; 200 is usual)"),
+        Param("neural_prior", "bool", True,
+              help="neural engine: start from Seedwave's pretrained fill prior (off: train on the clip alone, slower)"),
     )
     uses_gpu: ClassVar[bool] = True  # the neural engine trains on the GPU when there is one
     chunk_seconds: ClassVar[float | None] = None
     preview_seconds: ClassVar[float] = 8.0
-    licence: ClassVar[str] = "Same as Seedwave; no model weights."
+    licence: ClassVar[str] = ("Same as Seedwave (MIT). The neural engine's fill prior was trained by Seedwave on "
+                              "audio it generates itself (model card seedwave_plugins/fill/weights/fill_prior.md).")
 
     def process(self, audio: np.ndarray, sample_rate: int, params: dict[str, Any],
                 context: EffectContext) -> np.ndarray:
         from .api import FillOptions, fill
 
-        opts = FillOptions(context=params["context"], neural_steps=params["neural_steps"], device=context.device)
+        opts = FillOptions(context=params["context"], neural_steps=params["neural_steps"], device=context.device,
+                           neural_prior=bool(params.get("neural_prior", True)))
         out, take = fill(audio, sample_rate, params["start"], params["end"], params["engine"], params["take"] - 1,
                          context, options=opts)
         context.info["fill"] = {

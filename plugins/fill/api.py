@@ -10,7 +10,8 @@ Engines:
 
 * ``ar`` — autoregressive interpolation from both sides (:mod:`.ar`); short gaps.
 * ``match`` — the best-continuing stretch of the clip (:mod:`.match`); ranked takes.
-* ``neural`` — a network trained on the clip's own context (:mod:`.neural`).
+* ``neural`` — Seedwave's pretrained fill prior fine-tuned on the clip's own context, or
+  (``neural_prior=False``) a network trained on the clip alone (:mod:`.neural`).
 * ``auto`` — by gap length and material (:mod:`.auto`).
 """
 
@@ -34,13 +35,16 @@ class FillOptions:
     """Settings shared by the engines.
 
     ``context``: seconds of context each side used to judge matches (0 = automatic).
-    ``neural_steps``: training steps of the neural engine. ``device``: torch device
+    ``neural_steps``: fine-tuning steps of the neural engine on the clip (training steps from
+    scratch when ``neural_prior`` is off; None: 24 with the prior, 200 without).
+    ``neural_prior``: start from the shipped fill prior. ``device``: torch device
     for the neural engine. ``janssen``: Janssen refinement iterations for ``ar``.
     """
 
     context: float = 0.0
-    neural_steps: int = 200
+    neural_steps: int | None = None
     device: str = "cpu"
+    neural_prior: bool = True
     janssen: int = 1
 
 
@@ -160,9 +164,13 @@ def _run(engine: str, x: np.ndarray, rate: int, a: int, b: int, n_takes: int, ct
 
         return match_takes(x, rate, a, b, n_takes, ctx, MatchSettings(context=opts.context), extra)
     if engine == "neural":
-        from .neural import NeuralSettings, neural_fill
+        from .neural import PRIOR_STEPS, SCRATCH_STEPS, NeuralSettings, neural_fill
 
-        return [neural_fill(x, rate, a, b, ctx, NeuralSettings(steps=opts.neural_steps, device=opts.device))]
+        steps = opts.neural_steps
+        if steps is None:
+            steps = PRIOR_STEPS if opts.neural_prior else SCRATCH_STEPS
+        return [neural_fill(x, rate, a, b, ctx, NeuralSettings(steps=steps, device=opts.device,
+                                                                prior=opts.neural_prior))]
     raise EffectError(f"unknown fill engine {engine!r}")
 
 

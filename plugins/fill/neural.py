@@ -1,6 +1,14 @@
-"""Neural fill: a network trained on the clip's own context, at apply time ("deep prior").
+"""Neural fill: the shipped fill prior fine-tuned on the clip, or a network trained on the clip alone.
 
-No weights are shipped or downloaded. For each fill, a small dilated 1-D
+By default (``NeuralSettings.prior``) the engine starts from Seedwave's own
+pretrained fill prior (:mod:`.prior`: one set of weights for any channel count
+and sample rate), resamples each channel of the context to the prior's rate,
+fine-tunes a copy of the network for a few steps on random masked spans of the
+clip's own context, and predicts the frames that touch the gap; phase
+reconstruction and the joins are as below. Without the prior's weights (or with
+``prior=False``) it falls back to the original "deep prior" engine.
+
+From scratch: for each fill, a small dilated 1-D
 convolutional network over STFT frames (log magnitudes of every channel stacked
 as input channels) learns, from random masked spans of the clip's own context,
 to predict masked frames from the frames around them. It then predicts the
@@ -30,7 +38,8 @@ from .take import Take
 @dataclass(frozen=True)
 class NeuralSettings:
     """Training steps, device, width, batch (at most, and frames per step), learning rate, context (s each side),
-    Griffin-Lim iterations, seed."""
+    Griffin-Lim iterations, seed; ``prior``: start from the shipped prior and fine-tune (``steps`` of
+    fine-tuning, ``prior_frames_per_step`` frames each, ``prior_lr``, ``prior_seconds`` of context each side)."""
 
     steps: int = 200
     device: str = "cpu"
@@ -41,6 +50,15 @@ class NeuralSettings:
     train_seconds: float = 20.0
     gla_iterations: int = 64
     seed: int = 0
+    prior: bool = True
+    prior_frames_per_step: int = 640
+    prior_lr: float = 3e-4
+    prior_seconds: float = 8.0
+
+
+#: Fine-tuning steps when the fill starts from the prior (the scratch engine's default is 200).
+PRIOR_STEPS = 24
+SCRATCH_STEPS = 200
 
 
 def stft_params(rate: int) -> tuple[int, int]:
@@ -92,6 +110,14 @@ def neural_fill(x: np.ndarray, rate: int, a: int, b: int, ctx: TaskContext | Non
             torch.set_num_threads(1)
         with torch.inference_mode(False), torch.enable_grad(), torch.random.fork_rng(devices=[]):
             torch.manual_seed(st.seed)
+            if st.prior:
+                from . import prior
+
+                if prior.available():
+                    return _fill_prior(torch, np.asarray(x, np.float32), rate, a, b, ctx, st)
+                ctx.warn("Fill (neural): the fill prior's weights are missing from this installation "
+                         f"({prior.WEIGHTS.name}); training a network on the clip from scratch instead (slower)")
+                st = NeuralSettings(**{**st.__dict__, "prior": False, "steps": max(st.steps, SCRATCH_STEPS)})
             return _fill(torch, np.asarray(x, np.float32), rate, a, b, ctx, st)
     finally:
         torch.set_num_threads(threads)
@@ -179,8 +205,8 @@ def _fill(torch, x: np.ndarray, rate: int, a: int, b: int, ctx: TaskContext, st:
     right = (b - start) if stop - b >= xf else None
     out = splice.splice(orig, src, left, right, xf).astype(np.float32)
     return Take(0, "neural", start, stop, out, float(loss.detach().cpu()),
-                f"Neural (trained {st.steps} steps on the clip)",
-                {"steps": st.steps, "hidden": st.hidden, "device": str(device), "n_fft": n_fft,
+                f"Neural (trained {st.steps} steps on the clip, no prior)",
+                {"steps": st.steps, "prior": False, "hidden": st.hidden, "device": str(device), "n_fft": n_fft,
                  "final_loss": round(float(loss.detach().cpu()), 4)})
 
 
@@ -213,3 +239,112 @@ def _phase(torch, spec, mag, u0: int, u1: int, n_fft: int, hop: int, window, ite
         ang = torch.angle(re[:, :, u0 - f0:u1 - f0])
         z[:, :, u0:u1] = torch.polar(mag, ang)
     return torch.istft(z, n_fft, hop, window=window, center=True, length=length)
+
+
+def _resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
+    """Planar float32 ``x`` from ``src`` Hz to ``dst`` Hz (soxr, high quality)."""
+    if src == dst:
+        return np.ascontiguousarray(x, np.float32)
+    import soxr
+
+    return np.ascontiguousarray(soxr.resample(np.ascontiguousarray(x.T), src, dst, quality="HQ").T, np.float32)
+
+
+def _fill_prior(torch, x: np.ndarray, rate: int, a: int, b: int, ctx: TaskContext, st: NeuralSettings) -> Take:
+    """One take from the shipped prior, fine-tuned for ``st.steps`` steps on the clip's context."""
+    from . import prior
+
+    device = torch.device(st.device)
+    channels, n = x.shape
+    keep = int(st.prior_seconds * rate)
+    w0, w1 = max(0, a - keep), min(n, b + keep)
+    seg = x[:, w0:w1].copy()
+    ga, gb = a - w0, b - w0
+    seg[:, ga:gb] = 0.0
+    # Every channel at the prior's rate: one set of weights for any clip.
+    seg44 = _resample(seg, rate, prior.RATE)
+    scale = prior.RATE / rate
+    margin = 0 if rate == prior.RATE else 48  # the resampler's ringing at the gap's edges counts as unknown
+    ga44, gb44 = max(0, int(ga * scale) - margin), min(seg44.shape[1], int(math.ceil(gb * scale)) + margin)
+    window = torch.hann_window(prior.N_FFT, device=device)
+    sig = torch.from_numpy(seg44).to(device)
+    spec = torch.stft(sig, prior.N_FFT, prior.HOP, window=window, center=True, return_complex=True)  # (C, F, T)
+    n_frames = spec.shape[2]
+    centres = np.arange(n_frames) * prior.HOP
+    unknown = (centres + prior.N_FFT // 2 > ga44) & (centres - prior.N_FFT // 2 < gb44)
+    u_idx = np.nonzero(unknown)[0]
+    u0, u1 = int(u_idx[0]), int(u_idx[-1]) + 1
+    gap_frames = u1 - u0
+    known_t = torch.from_numpy(~unknown).to(device)
+    feat, mu, sd = prior.features(spec.abs(), known_t)
+    ctx.check()
+    cfg, state = prior.load()
+    net = prior.build(cfg).to(device)
+    net.load_state_dict(state)
+    ctx_frames = min(max(16, gap_frames), 64)
+    crop = min(n_frames, gap_frames + 2 * ctx_frames)
+    hole_all = torch.from_numpy(unknown.astype(np.float32)).to(device)
+    if st.steps > 0:
+        opt = torch.optim.AdamW(net.parameters(), lr=st.prior_lr, weight_decay=0.0)
+        batch = int(np.clip(st.prior_frames_per_step // max(1, crop), 1, st.batch))
+        rng = np.random.default_rng(st.seed)
+        ctx.progress(0.02, "Fill (neural): fine-tuning the fill prior on the clip")
+        net.train()
+        for step in range(st.steps):
+            ctx.check()
+            for g in opt.param_groups:
+                g["lr"] = st.prior_lr * 0.5 * (1 + math.cos(math.pi * step / max(1, st.steps)))
+            chans, masks, starts = [], [], []
+            for _ in range(batch):
+                c0 = int(rng.integers(0, max(1, n_frames - crop + 1)))
+                span = int(np.clip(round(gap_frames * rng.uniform(0.6, 1.4)), 1, max(1, crop - 4)))
+                lo = c0 + (crop - span) // 2 + int(rng.integers(-ctx_frames // 2, ctx_frames // 2 + 1))
+                s0 = int(np.clip(lo, c0, c0 + crop - span))
+                m = np.zeros(crop, np.float32)
+                m[s0 - c0: s0 - c0 + span] = 1.0
+                chans.append(int(rng.integers(channels)))
+                masks.append(m)
+                starts.append(c0)
+            f = torch.stack([feat[c, :, c0:c0 + crop] for c, c0 in zip(chans, starts)])
+            m = torch.from_numpy(np.stack(masks)).to(device)
+            hole = torch.stack([hole_all[c0:c0 + crop] for c0 in starts])
+            inp_mask = torch.clamp(m + hole, 0, 1)
+            pred = net(prior.net_input(f, inp_mask))
+            w = torch.where(hole > 0, torch.zeros_like(m), m + 0.05 * (1 - m))
+            err = (pred - f).abs().mean(dim=1)
+            loss = (err * w).sum() / w.sum().clamp_min(1e-6)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            ctx.progress(0.02 + 0.8 * (step + 1) / st.steps,
+                         f"Fill (neural): fine-tuning the fill prior on the clip, step {step + 1}")
+    ctx.check()
+    net.eval()
+    with torch.no_grad():
+        c0 = max(0, min(n_frames - crop, u0 - (crop - gap_frames) // 2))
+        m = hole_all[c0:c0 + crop][None].expand(channels, -1)
+        pred = net(prior.net_input(feat[:, :, c0:c0 + crop], m))
+        logp = pred[:, :, u0 - c0:u1 - c0] * sd[:, None, None] + mu[:, None, None]
+        mag = (torch.exp(logp) - prior.FLOOR).clamp_min(0)
+        ctx.progress(0.85, "Fill (neural): phase reconstruction")
+        y44 = _phase(torch, spec, mag, u0, u1, prior.N_FFT, prior.HOP, window, st.gla_iterations, ctx,
+                     seg44.shape[1])
+    gen44 = y44.cpu().numpy().astype(np.float32)
+    gen = _resample(gen44, prior.RATE, rate)
+    if gen.shape[1] < seg.shape[1]:
+        gen = np.pad(gen, ((0, 0), (0, seg.shape[1] - gen.shape[1])))
+    gen = gen[:, :seg.shape[1]].astype(np.float64)
+    xf = int(np.clip(0.25 * (b - a), 0.004 * rate, 0.02 * rate))
+    start, stop = max(0, a - xf), min(n, b + xf)
+    orig = x[:, start:stop].astype(np.float64)
+    src = gen[:, start - w0: stop - w0]
+    left = (a - start - xf) if a - start >= xf else None
+    right = (b - start) if stop - b >= xf else None
+    out = splice.splice(orig, src, left, right, xf).astype(np.float32)
+    final = float(loss.detach().cpu()) if st.steps > 0 else 0.0
+    model = prior.provenance()
+    return Take(0, "neural", start, stop, out, final,
+                f"Neural (fill prior, fine-tuned {st.steps} steps on the clip)",
+                {"steps": st.steps, "prior": True, "device": str(device), "n_fft": prior.N_FFT,
+                 "internal_rate": prior.RATE, "final_loss": round(final, 4),
+                 "model": {"name": "Seedwave fill prior", **model}})

@@ -1,0 +1,155 @@
+"""The generative fill prior: one set of weights for any clip, fine-tuned briefly on each.
+
+The network fills masked STFT frames of one audio channel from the frames around
+them. It is channel-agnostic (each channel of a clip is one item of the batch)
+and rate-agnostic (every clip is resampled to :data:`RATE` and analysed with a
+fixed :data:`N_FFT` / :data:`HOP` STFT), so the same weights serve mono speech at
+16 kHz and stereo music at 48 kHz. Its input is the log magnitude of the frames,
+normalised by the mean and deviation of the known frames, with the unknown
+frames zeroed and a mask row that marks them; its output is the normalised log
+magnitude of every frame. A stack of dilated 1-D convolutions over time (bins as
+channels) sees about ±1.5 s.
+
+It is pretrained by ``training/train_fill.py`` with a masked-span objective on a
+corpus the project generates (training/corpus.py: FluidSynth renders of
+procedurally written MIDI with two soundfonts, espeak-ng speech in 24
+languages, noises and room tones); the weights ship in
+``weights/fill_prior.safetensors`` (loaded without pickle) with their model card
+``weights/fill_prior.md``. :mod:`.neural` copies the network, fine-tunes it for a
+few steps on the clip's own context, and predicts the gap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+RATE = 44100
+N_FFT = 2048
+HOP = 512
+N_BINS = N_FFT // 2 + 1
+FLOOR = 1e-5
+WEIGHTS = Path(__file__).parent / "weights" / "fill_prior.safetensors"
+CARD = Path(__file__).parent / "weights" / "fill_prior.md"
+CARD_RESOURCE = f"seedwave_plugins/fill/weights/{CARD.name}"
+
+DEFAULT_CONFIG: dict[str, Any] = {"hidden": 128, "dilations": [1, 2, 4, 8, 16, 32, 1, 2, 4, 8, 16, 32],
+                                  "bins": N_BINS}
+
+
+def build(config: dict[str, Any] | None = None):
+    """The network (a torch ``nn.Module``) for ``config`` (defaults: the shipped model's).
+
+    ``net(x)`` maps ``(batch, bins + 1, frames)`` (masked normalised log magnitudes,
+    then the mask row) to ``(batch, bins, frames)``.
+    """
+    import torch
+    from torch import nn
+
+    cfg = {**DEFAULT_CONFIG, **(config or {})}
+    hidden, bins = int(cfg["hidden"]), int(cfg["bins"])
+
+    class Block(nn.Module):
+        def __init__(self, dilation: int) -> None:
+            super().__init__()
+            self.conv = nn.Conv1d(hidden, hidden, 3, padding=dilation, dilation=dilation)
+            self.mix = nn.Conv1d(hidden, hidden, 1)
+            self.norm = nn.GroupNorm(1, hidden)
+
+        def forward(self, x):
+            return x + self.mix(torch.nn.functional.gelu(self.norm(self.conv(x))))
+
+    class FillPrior(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inp = nn.Conv1d(bins + 1, hidden, 1)
+            self.blocks = nn.Sequential(*[Block(int(d)) for d in cfg["dilations"]])
+            self.out = nn.Conv1d(hidden, bins, 1)
+
+        def forward(self, x):
+            return self.out(self.blocks(self.inp(x)))
+
+    return FillPrior()
+
+
+def features(mag, known):
+    """Normalised log magnitudes of ``mag`` (batch, bins, frames) and their (mean, deviation) per item.
+
+    ``known`` (frames,) or (batch, frames) bool tensor: the frames the statistics come from.
+    """
+    import torch
+
+    logmag = torch.log(mag + FLOOR)
+    k = known if known.dim() == 2 else known[None].expand(mag.shape[0], -1)
+    w = k[:, None, :].to(logmag.dtype).expand_as(logmag)
+    count = w.sum(dim=(1, 2)).clamp_min(1.0)
+    mu = (logmag * w).sum(dim=(1, 2)) / count
+    var = (((logmag - mu[:, None, None]) ** 2) * w).sum(dim=(1, 2)) / count
+    sd = var.sqrt() + 1e-3
+    return (logmag - mu[:, None, None]) / sd[:, None, None], mu, sd
+
+
+def net_input(feat, mask):
+    """The network's input: ``feat`` with the ``mask``ed frames zeroed, and the mask row.
+
+    ``feat`` (batch, bins, frames); ``mask`` (batch, frames) float, 1 where unknown.
+    """
+    import torch
+
+    return torch.cat([feat * (1 - mask[:, None, :]), mask[:, None, :]], dim=1)
+
+
+_sha: dict[str, str] = {}
+
+
+def sha256(path: Path = WEIGHTS) -> str:
+    """SHA-256 of the weights file (computed once per process)."""
+    key = str(path)
+    if key not in _sha:
+        _sha[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return _sha[key]
+
+
+def available(path: Path = WEIGHTS) -> bool:
+    return path.is_file()
+
+
+def metadata(path: Path = WEIGHTS) -> dict[str, str]:
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as fh:
+        return dict(fh.metadata() or {})
+
+
+def provenance(path: Path = WEIGHTS) -> dict[str, Any]:
+    """What the history records about the prior: file, SHA-256, training step and commit, model card."""
+    meta = metadata(path)
+    return {"weights": path.name, "sha256": sha256(path), "step": int(meta.get("step", 0) or 0),
+            "training_commit": meta.get("training_commit", ""), "model_card": CARD_RESOURCE}
+
+
+_lock = threading.Lock()
+_state: dict[str, Any] = {}
+
+
+def load(path: Path = WEIGHTS) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(config, state_dict)`` of the shipped prior (cached; tensors on the CPU, never modified).
+
+    Raises FileNotFoundError when the weights are absent. Callers build their own
+    network from these (:func:`build`) so that fine-tuning one clip never touches another's.
+    """
+    from safetensors.torch import load_file
+
+    key = str(path)
+    with _lock:
+        if key not in _state:
+            if not path.is_file():
+                raise FileNotFoundError(path)
+            cfg = {**DEFAULT_CONFIG, **json.loads(metadata(path).get("config", "{}"))}
+            state = {k: v.float() for k, v in load_file(str(path)).items()}
+            _state.clear()
+            _state[key] = (cfg, state)
+        return _state[key]
