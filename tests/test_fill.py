@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -240,8 +241,8 @@ def test_neural_engine_stops_when_cancelled():
     holder: dict[str, TaskContext] = {}
 
     def on_progress(_f: float, message: str) -> None:
-        if "training" in message:
-            holder["ctx"].cancel()  # the user presses Cancel once training is under way
+        if "training" in message or "fine-tuning" in message:
+            holder["ctx"].cancel()  # the user presses Cancel once training (or fine-tuning) is under way
 
     ctx = holder["ctx"] = TaskContext(on_progress)
     with pytest.raises(Cancelled):
@@ -458,3 +459,129 @@ def test_extend_before_a_fade_in_from_silence_adds_silence(loop):
     assert out.shape[1] == x.shape[1] + 3 * RATE
     assert np.max(np.abs(out[:, : 3 * RATE])) == 0.0 and np.array_equal(out[:, 3 * RATE:], x)
     assert any("starts in silence" in w for w in ctx.warnings)
+
+
+# -- The fill prior (issue 16): shipped weights, fine-tuned on the clip -----------------------------
+
+
+def test_fill_prior_weights_ship_in_the_package_and_load_without_pickle():
+    from safetensors import safe_open
+    from seedwave_plugins.fill import prior
+
+    assert prior.WEIGHTS.is_file() and prior.WEIGHTS.suffix == ".safetensors"
+    assert prior.WEIGHTS.stat().st_size < 8_000_000
+    with safe_open(str(prior.WEIGHTS), "pt") as fh:  # safetensors: a header and raw tensors, no pickle
+        meta = fh.metadata()
+    assert int(meta["step"]) > 0 and meta["trained_by"] == "training/train_fill.py"
+    config, state = prior.load()
+    net = prior.build(config)
+    net.load_state_dict(state)
+    assert 500_000 <= sum(p.numel() for p in net.parameters()) <= 4_000_000
+    card = prior.CARD.read_text()
+    assert prior.sha256() in card and "licence" in card.lower()
+    info = prior.provenance()
+    assert info["sha256"] == prior.sha256() and info["step"] == int(meta["step"])
+    assert info["training_commit"] == meta.get("training_commit", "")
+
+
+def test_the_manifest_lists_the_shipped_prior_and_the_models_dialog_reads_it_from_the_file():
+    import tomllib
+    from pathlib import Path
+
+    from seedwave_plugins.fill import prior
+
+    from editor.effects.plugins import plugins
+    from editor.effects.shipped import shipped_models
+
+    manifest = tomllib.loads((Path(prior.__file__).parent / "plugin.toml").read_text())
+    entry = next(m for m in manifest["models"] if m["id"] == "fill_prior")
+    assert entry["files"] == ["weights/" + prior.WEIGHTS.name]
+    assert entry["sha256"] == [prior.sha256()]  # re-exported weights need the manifest's sha256 updated
+    assert (prior.CARD.parent / entry["model_card"].rsplit("/", 1)[-1]) == prior.CARD
+    assert "mit" in entry["licence"].lower() and entry["shipped"]
+    assert manifest["requires"]["models"] == ["fill_prior"]
+    assert "no model weights" not in manifest["plugin"]["licence"].lower()
+
+    shown = next(m for m in shipped_models(plugins()) if m.id == "fill_prior")
+    info = prior.provenance()
+    assert shown.path.name == prior.WEIGHTS.name and shown.sha256 == prior.sha256() and shown.verified
+    assert shown.step == info["step"] and shown.training_commit == info["training_commit"]
+    assert shown.card is not None and prior.sha256() in shown.card_text()
+
+
+def _noisy_tone(seconds: float, rate: int, channels: int) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    rng = np.random.default_rng(3)
+    x = [0.3 * np.sin(2 * np.pi * (220.0 + 110.0 * c) * t) + 0.02 * rng.standard_normal(t.size)
+         for c in range(channels)]
+    return np.asarray(x, np.float32)
+
+
+PRIOR_QUICK = FillOptions(neural_steps=2)
+
+
+@pytest.mark.parametrize("rate, channels", [(48000, 2), (16000, 1)])
+def test_the_prior_fills_any_rate_and_channel_count(rate, channels):
+    from seedwave_plugins.fill import prior
+
+    x = _noisy_tone(3.0, rate, channels)
+    a, b = int(1.5 * rate), int(1.6 * rate)
+    y = gapped(x, a, b)
+    takes = candidates(y, rate, a / rate, b / rate, "neural", options=PRIOR_QUICK)
+    assert len(takes) == 1
+    t = takes[0]
+    assert t.engine == "neural" and t.start <= a and t.stop >= b
+    assert t.audio.shape == (channels, t.stop - t.start) and np.isfinite(t.audio).all()
+    gap = t.audio[:, a - t.start:b - t.start]
+    assert np.abs(gap).max(axis=1).min() > 1e-3  # every channel's hole is filled, not left silent
+    assert t.params["prior"] is True and t.params["steps"] == 2 and t.params["internal_rate"] == prior.RATE
+    assert t.params["model"]["sha256"] == prior.sha256()
+
+
+def test_without_the_prior_weights_the_engine_trains_from_scratch_and_says_so(monkeypatch, tmp_path):
+    from seedwave_plugins.fill import prior
+
+    missing = tmp_path / prior.WEIGHTS.name
+    monkeypatch.setattr(prior, "WEIGHTS", missing)
+    monkeypatch.setattr(prior, "available", lambda path=missing: path.is_file())
+    rate = 16000
+    x = _noisy_tone(2.0, rate, 1)
+    a, b = rate, rate + 1600
+    ctx = TaskContext()
+    takes = candidates(gapped(x, a, b), rate, a / rate, b / rate, "neural", ctx=ctx, options=PRIOR_QUICK)
+    t = takes[0]
+    assert t.params["prior"] is False and "model" not in t.params
+    assert t.audio.shape == (1, t.stop - t.start) and np.isfinite(t.audio).all()
+    assert any(prior.WEIGHTS.name in w and "scratch" in w for w in ctx.warnings), ctx.warnings
+
+
+def test_a_prior_fill_is_the_same_every_time():
+    rate = 16000
+    x = _noisy_tone(2.0, rate, 1)
+    a, b = rate, rate + 1600
+    y = gapped(x, a, b)
+    one = candidates(y, rate, a / rate, b / rate, "neural", options=PRIOR_QUICK)[0]
+    two = candidates(y, rate, a / rate, b / rate, "neural", options=PRIOR_QUICK)[0]
+    np.testing.assert_array_equal(one.audio, two.audio)
+    assert (one.start, one.stop) == (two.start, two.stop)
+
+
+def test_cancel_stops_fine_tuning_between_steps():
+    rate = 16000
+    x = _noisy_tone(2.0, rate, 1)
+    a, b = rate, rate + 1600
+    steps: list[int] = []
+    holder: dict[str, TaskContext] = {}
+
+    def on_progress(_f: float, message: str) -> None:
+        step = re.search(r"fill prior.* step (\d+)$", message)
+        if step:
+            steps.append(int(step.group(1)))
+            if len(steps) == 3:
+                holder["ctx"].cancel()  # the user presses Cancel as the third step is reported
+
+    ctx = holder["ctx"] = TaskContext(on_progress)
+    with pytest.raises(Cancelled):
+        candidates(gapped(x, a, b), rate, a / rate, b / rate, "neural", ctx=ctx,
+                   options=FillOptions(neural_steps=5000))
+    assert steps == [1, 2, 3]  # fine-tuning stopped at the next step: none ran after the cancel
