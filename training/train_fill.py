@@ -217,11 +217,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--log", type=Path, default=LOG)
     ap.add_argument("--corpus", type=Path, default=DATA / "fill")
     ap.add_argument("--no-eval", action="store_true")
+    ap.add_argument("--stop-at", type=int, default=None,
+                    help="stop (with a checkpoint) at this step; the schedule still runs to --steps")
     ap.add_argument("--export", action="store_true", help="write plugins/fill/weights/fill_prior.safetensors")
     args = ap.parse_args(argv)
 
     import torch
-    from seedwave_plugins.fill.prior import DEFAULT_CONFIG, N_FFT, build
+    from seedwave_plugins.fill.prior import DEFAULT_CONFIG, build
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -244,33 +246,55 @@ def main(argv: list[str] | None = None) -> int:
     dev = [] if args.no_eval else dev_corpus()
     print(f"corpus: {len(clips)} clips ({', '.join(f'{k} {kinds.count(k)}' for k in sorted(set(kinds)))}) "
           f"ready in {time.time() - t0:.0f} s", flush=True)
-    window = torch.hann_window(N_FFT, device=device)
     n_params = sum(p.numel() for p in net.parameters())
     print(f"{n_params / 1e6:.2f} M parameters, config {DEFAULT_CONFIG}", flush=True)
 
-    def lr_at(k: int) -> float:
-        warm = 200
-        if k < warm:
-            return args.lr * (k + 1) / warm
-        done = min(1.0, (k - warm) / max(1, args.steps - warm))
-        return float(args.lr * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * done))))
+    train_steps(net, opt, clips, kinds, step, args.steps, seed=args.seed, batch=args.batch, lr=args.lr,
+                device=device, checkpoint=ckpt, log=log, save_every=args.save_every,
+                eval_every=args.eval_every, dev=dev, stop_at=args.stop_at)
+    return 0
 
-    def save() -> None:
-        ckpt.parent.mkdir(parents=True, exist_ok=True)
-        tmp = ckpt.with_suffix(".tmp")
-        torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "step": step}, tmp)
-        tmp.replace(ckpt)
 
-    log.parent.mkdir(parents=True, exist_ok=True)
+def lr_at(k: int, total: int, lr: float, warm: int = 200) -> float:
+    """Learning rate of step ``k`` of ``total``: linear warm-up, then cosine decay to 5 %."""
+    if k < warm:
+        return lr * (k + 1) / warm
+    done = min(1.0, (k - warm) / max(1, total - warm))
+    return float(lr * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * done))))
+
+
+def save_checkpoint(path: Path, net, opt, step: int) -> None:
+    """Model, optimiser and step, written atomically."""
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "step": step}, tmp)
+    tmp.replace(path)
+
+
+def train_steps(net, opt, clips: list[np.ndarray], kinds: list[str], step: int, total: int, *, seed: int = 0,
+                batch: int = 8, lr: float = 1e-3, device=None, checkpoint: Path | None = None,
+                log: Path | None = None, save_every: int = 100, eval_every: int = 500,
+                dev: list | None = None, frames: int = FRAMES, stop_at: int | None = None,
+                warm: int = 200) -> int:
+    """Train from ``step`` towards ``total`` (the schedule's length), stopping at ``stop_at`` (default
+    ``total``); the batch of step ``k`` depends only on ``seed`` and ``k``. Returns the step reached."""
+    import torch
+    from seedwave_plugins.fill.prior import N_FFT
+
+    device = device or torch.device("cpu")
+    window = torch.hann_window(N_FFT, device=device)
+    end = total if stop_at is None else min(total, stop_at)
     last_save = time.time()
     t_start, losses = time.time(), []
     net.train()
-    while step < args.steps:
-        rng = np.random.default_rng([args.seed, step])
-        xb, mb = make_batch(clips, kinds, rng, args.batch)
+    while step < end:
+        rng = np.random.default_rng([seed, step])
+        xb, mb = make_batch(clips, kinds, rng, batch, frames)
         x, m = torch.from_numpy(xb).to(device), torch.from_numpy(mb).to(device)
         for g in opt.param_groups:
-            g["lr"] = lr_at(step)
+            g["lr"] = lr_at(step, total, lr, warm)
         loss, masked = masked_loss(net, x, m, window)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -278,25 +302,27 @@ def main(argv: list[str] | None = None) -> int:
         opt.step()
         step += 1
         losses.append(float(masked.detach()))
-        if step % 25 == 0:
+        if log is not None and step % 25 == 0:
             rate = (time.time() - t_start) / len(losses)
             rec = {"step": step, "loss": round(float(np.mean(losses[-25:])), 4), "s_per_step": round(rate, 3),
-                   "lr": lr_at(step), "time": time.time(), "device": str(device)}
+                   "lr": lr_at(step, total, lr, warm), "time": time.time(), "device": str(device)}
             print(json.dumps(rec), flush=True)
             with log.open("a") as fh:
                 fh.write(json.dumps(rec) + "\n")
-        if step % args.save_every == 0 or time.time() - last_save > 180:
-            save()
+        if checkpoint is not None and (step % save_every == 0 or time.time() - last_save > 180):
+            save_checkpoint(checkpoint, net, opt, step)
             last_save = time.time()
-        if dev and (step % args.eval_every == 0 or step == args.steps):
+        if dev and (step % eval_every == 0 or step == total):
             net.eval()
             rec = {"step": step, "dev": evaluate(net, dev, device), "time": time.time()}
             net.train()
             print(json.dumps(rec), flush=True)
-            with log.open("a") as fh:
-                fh.write(json.dumps(rec) + "\n")
-    save()
-    return 0
+            if log is not None:
+                with log.open("a") as fh:
+                    fh.write(json.dumps(rec) + "\n")
+    if checkpoint is not None:
+        save_checkpoint(checkpoint, net, opt, step)
+    return step
 
 
 def export(net, step: int, log: Path = LOG) -> int:

@@ -288,7 +288,7 @@ def _fill_prior(torch, x: np.ndarray, rate: int, a: int, b: int, ctx: TaskContex
         opt = torch.optim.AdamW(net.parameters(), lr=st.prior_lr, weight_decay=0.0)
         batch = int(np.clip(st.prior_frames_per_step // max(1, crop), 1, st.batch))
         rng = np.random.default_rng(st.seed)
-        ctx.progress(0.02, "Fill (neural): fine-tuning the fill prior on the clip")
+        ctx.progress(0.02, "Fill (neural): training on the clip, starting from the fill prior")
         net.train()
         for step in range(st.steps):
             ctx.check()
@@ -317,7 +317,7 @@ def _fill_prior(torch, x: np.ndarray, rate: int, a: int, b: int, ctx: TaskContex
             loss.backward()
             opt.step()
             ctx.progress(0.02 + 0.8 * (step + 1) / st.steps,
-                         f"Fill (neural): fine-tuning the fill prior on the clip, step {step + 1}")
+                         f"Fill (neural): training on the clip from the fill prior, step {step + 1}")
     ctx.check()
     net.eval()
     with torch.no_grad():
