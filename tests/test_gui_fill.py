@@ -368,6 +368,85 @@ def test_extend_before_the_start_grows_into_free_space(qtbot, window, store):
     assert w.project is project0
 
 
+# --------------------------------------------------------------------------- the fill prior (issue 16)
+
+
+def test_a_neural_fill_from_the_prior_records_the_prior_in_the_history(qtbot, window, store):
+    from seedwave_plugins.fill import prior
+
+    w = window
+    x = music_loop(3.0)
+    a0, b0 = int(1.5 * RATE), int(1.6 * RATE)
+    x[:, a0:b0] = 0.0  # a 100 ms dropout
+    _load(qtbot, w, store, [(x, 0)])
+    _select(qtbot, w, a0, b0)
+    panel = _panel(w)
+    panel.engine.setCurrentIndex(panel.engine.findData("neural"))
+    assert "fill prior" in panel.engine.currentText() and panel.prior.isEnabled()
+
+    # Starting from the prior: a few fine-tuning steps; training from scratch: many more.
+    assert panel.prior.isChecked() and panel.prior.accessibleName() == "Start from the fill prior"
+    assert panel.prior.focusPolicy() & Qt.FocusPolicy.TabFocus and panel.prior.toolTip()
+    assert panel.steps_label.text() == "Fine-tuning steps:" and panel.steps.value() == 24
+    panel.prior.setFocus()
+    qtbot.keyClick(panel.prior, Qt.Key.Key_Space)  # unticked from the keyboard
+    assert not panel.prior.isChecked()
+    assert panel.steps_label.text() == "Training steps:" and panel.steps.value() == 200
+    assert panel.steps.accessibleName() == "Neural training steps"
+    qtbot.keyClick(panel.prior, Qt.Key.Key_Space)
+    assert panel.prior.isChecked() and panel.steps.value() == 24
+    panel.steps.setValue(2)  # the user's own number stays when the mode changes
+    panel.prior.setChecked(False)
+    assert panel.steps.value() == 2 and panel.steps_label.text() == "Training steps:"
+    panel.prior.setChecked(True)
+    assert panel.steps.value() == 2 and panel.steps.accessibleName() == "Neural fine-tuning steps"
+
+    with qtbot.waitSignal(_session(w).run_finished, timeout=60000) as sig:
+        qtbot.mouseClick(panel.find_button, Qt.MouseButton.LeftButton)
+    assert sig.args[0].state is JobState.DONE, sig.args[0].error
+    ts = _session(w).take_set
+    assert [p.engine for p in ts.takes] == ["neural"] and ts.takes[0].take.params["prior"] is True
+    assert "fill prior" in panel.list.item(1).text()
+    qtbot.mouseClick(panel.apply_button, Qt.MouseButton.LeftButton)
+
+    entry = w.document.history.entry
+    info = prior.provenance()
+    assert entry.meta["effect"] == "fill" and entry.meta["engine"] == "neural"
+    assert entry.meta["params"]["neural_steps"] == 2 and entry.meta["params"]["neural_prior"] is True
+    assert entry.meta["model_sha256"] == prior.sha256() == entry.meta["model"]["sha256"]
+    assert entry.meta["model"]["training_commit"] == info["training_commit"]
+    assert entry.meta["model"]["step"] == info["step"]
+    assert entry.meta["model"]["model_card"] == "seedwave_plugins/fill/weights/fill_prior.md"
+    step = w.project.steps[-1].data  # the project's own provenance (saved with it)
+    assert step["model_sha256"] == prior.sha256() and step["model"]["training_commit"] == info["training_commit"]
+    details = w.history_panel.details.text()  # what the history panel shows for the step
+    assert prior.sha256() in details and "fill_prior.md" in details and info["training_commit"] in details
+
+
+def test_effects_models_shows_the_shipped_fill_prior_with_card_licence_and_provenance(qtbot, window):
+    from seedwave_plugins.fill import prior
+
+    w = window
+    assert w.act_models in w.menu_effects.actions()
+    w.act_models.trigger()
+    dlg = w.models_dialog
+    try:
+        assert dlg.isVisible() and dlg.shipped_table.accessibleName() and dlg.card.accessibleName()
+        dlg.select_shipped("fill_prior")
+        row = [m.id for m in dlg.shipped].index("fill_prior")
+        cells = [dlg.shipped_table.item(row, c).text() for c in range(dlg.shipped_table.columnCount())]
+        info = prior.provenance()
+        assert cells[0] == "Seedwave fill prior" and cells[2].startswith(prior.WEIGHTS.name)
+        assert cells[3] == prior.sha256()  # read from the file, and the manifest agrees (no warning)
+        assert f"step {info['step']}" in cells[4] and info["training_commit"][:12] in cells[4]
+        assert "MIT" in cells[5]
+        card = dlg.card.toPlainText()
+        assert prior.sha256() in card and "model card" in card.lower() and "licence" in card.lower()
+        assert "stems" in {m.plugin.lower() for m in dlg.shipped}  # the splitter is listed the same way
+    finally:
+        dlg.close()
+
+
 # --------------------------------------------------------------------------- cancel
 
 

@@ -5,6 +5,11 @@ row (files shared by several effects appear once). Download fetches the selected
 files as one job on ``window.jobs`` (resuming partial files, verifying checksums),
 with a progress bar and Cancel here and in the jobs panel. "Import model file…"
 installs a file the user already has, recognised by its SHA-256.
+
+Below them, "Shipped with Seedwave" lists the weights plugins carry in their
+package (:mod:`editor.effects.shipped`): the SHA-256 of the file as installed
+(checked against the plugin's manifest), the training step and commit recorded in
+the weights, the licence, and the model card of the selected one.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -30,9 +36,11 @@ from PySide6.QtWidgets import (
 from ...core.task import TaskContext
 from ...effects.base import ModelSpec
 from ...effects.models import ModelManager
+from ...effects.shipped import ShippedModel, shipped_models
 from ...jobs.runner import Job
 
 COLUMNS = ("Model", "Used by", "File", "Size", "Status")
+SHIPPED_COLUMNS = ("Model", "Plugin", "File", "SHA-256", "Training", "Licence")
 
 
 def declared_models(window) -> list[tuple[ModelSpec, list[str]]]:  # noqa: ANN001 - MainWindow
@@ -81,7 +89,7 @@ class ModelsDialog(QDialog):
         self.job: Job | None = None
         self.setWindowTitle("Models")
         self.setAccessibleName("Model manager")
-        self.resize(760, 360)
+        self.resize(860, 620)
         lay = QVBoxLayout(self)
         self.folder = QLabel()
         self.folder.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -99,7 +107,29 @@ class ModelsDialog(QDialog):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.setWordWrap(False)
         self.table.itemSelectionChanged.connect(self._update_buttons)
-        lay.addWidget(self.table, 1)
+        lay.addWidget(self.table, 2)
+        shipped_label = QLabel("Shipped with Seedwave (always installed):")
+        lay.addWidget(shipped_label)
+        self.shipped_table = QTableWidget(0, len(SHIPPED_COLUMNS))
+        self.shipped_table.setAccessibleName("Shipped models")
+        self.shipped_table.setToolTip("Model weights that come with Seedwave's plugins; select one for its model card")
+        shipped_label.setBuddy(self.shipped_table)
+        self.shipped_table.setHorizontalHeaderLabels(SHIPPED_COLUMNS)
+        self.shipped_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.shipped_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.shipped_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.shipped_table.verticalHeader().hide()
+        sheader = self.shipped_table.horizontalHeader()
+        for col in range(len(SHIPPED_COLUMNS)):
+            sheader.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        sheader.setSectionResizeMode(len(SHIPPED_COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        self.shipped_table.setWordWrap(False)
+        self.shipped_table.itemSelectionChanged.connect(self._show_card)
+        lay.addWidget(self.shipped_table, 1)
+        self.card = QTextBrowser()
+        self.card.setAccessibleName("Model card")
+        self.card.setOpenExternalLinks(False)
+        lay.addWidget(self.card, 2)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setAccessibleName("Download progress")
@@ -132,6 +162,7 @@ class ModelsDialog(QDialog):
         row.addWidget(close)
         lay.addLayout(row)
         self.rows: list[ModelSpec] = []
+        self.shipped: list[ShippedModel] = []
         self.refresh()
 
     def manager(self) -> ModelManager:
@@ -153,9 +184,52 @@ class ModelsDialog(QDialog):
                 if tip:
                     item.setToolTip(tip)
                 self.table.setItem(r, c, item)
-        if not models:
+        self._refresh_shipped()
+        if not models and not self.shipped:
             self.message.setText("No installed effect declares a model.")
         self._update_buttons()
+
+    # -- shipped weights ---------------------------------------------------------------------
+    def _refresh_shipped(self) -> None:
+        keep = self.selected_shipped()
+        self.shipped = shipped_models(self.w.host.plugins)
+        self.shipped_table.setRowCount(len(self.shipped))
+        for r, m in enumerate(self.shipped):
+            check = "" if m.verified else " (differs from the plugin's manifest)"
+            cells = (m.title, m.plugin, f"{m.path.name} ({_size(m.size)})", m.sha256 + check,
+                     m.provenance() or "not recorded", m.licence)
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(f"{m.title}\nSHA-256 {m.sha256}{check}\n{m.provenance()}\n{m.licence}".strip())
+                self.shipped_table.setItem(r, c, item)
+        if self.shipped:
+            ids = [m.id for m in self.shipped]
+            self.shipped_table.selectRow(ids.index(keep.id) if keep is not None and keep.id in ids else 0)
+        self._show_card()
+
+    def selected_shipped(self) -> ShippedModel | None:
+        rows = [i.row() for i in self.shipped_table.selectionModel().selectedRows()] if self.shipped else []
+        return self.shipped[rows[0]] if rows and 0 <= rows[0] < len(self.shipped) else None
+
+    def select_shipped(self, model_id: str) -> None:
+        for r, m in enumerate(self.shipped):
+            if m.id == model_id:
+                self.shipped_table.selectRow(r)
+                return
+        raise KeyError(model_id)
+
+    def _show_card(self) -> None:
+        m = self.selected_shipped()
+        if m is None:
+            self.card.setPlainText("")
+            return
+        facts = [f"**{m.title}** ({m.plugin}), shipped as `{m.path.name}`", "",
+                 f"- SHA-256: `{m.sha256}`" + ("" if m.verified else " — differs from the plugin's manifest "
+                                                 f"(`{m.manifest_sha256 or 'none'}`)"),
+                 f"- Training: {m.provenance() or 'not recorded in the weights'}"
+                 + (f" ({m.trained_by})" if m.trained_by else ""),
+                 f"- Licence: {m.licence or 'see the model card'}", "", "---", ""]
+        self.card.setMarkdown("\n".join(facts) + (m.card_text() or "No model card found."))
 
     def selected(self) -> list[ModelSpec]:
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})

@@ -6,7 +6,8 @@ looks at the timeline and switches between them:
 * **Fill** (Audio > Fill Selection…, Ctrl+Alt+F) replaces the time selection on one
   clip with audio that continues both sides. Engine: Auto (the default; the list
   says which engine it chose), Interpolation for short gaps, Context match, or
-  Neural (trained on the clip, on the AI device of the settings).
+  Neural (Seedwave's fill prior fine-tuned briefly on the clip, or with "Start from the
+  fill prior" off a network trained on the clip alone; on the AI device of the settings).
 * **Extend** (Audio > Extend Clip…, Ctrl+Alt+X) continues a clip past its end or
   before its start by some seconds.
 
@@ -46,15 +47,21 @@ from editor.core.timefmt import format_frames
 from editor.host import Host
 from editor.jobs.runner import Job, JobState
 
-from .fill_model import ENGINE_NAMES, clip_for_extend, extend_placement, fill_target
+from .fill_model import ENGINE_NAMES, PRIOR_STEPS, SCRATCH_STEPS, clip_for_extend, extend_placement, fill_target
 from .fill_session import ORIGINAL, FillSession
 
 ENGINE_ITEMS = (
     ("auto", "Auto", "Chooses by the gap's length and the material (the list says which it chose)"),
     ("ar", "Interpolation (short gaps)", "Continues the waveform from both sides: clicks and dropouts up to ~50 ms"),
     ("match", "Context match", "Copies the stretch of the clip that best continues both sides; several takes"),
-    ("neural", "Neural", "A network trained on the clip itself (slow on a CPU; uses the AI device of the settings)"),
+    ("neural", "Neural: Seedwave's fill prior, fine-tuned on the clip",
+     "Seedwave's pretrained fill prior, fine-tuned for a few steps on the clip (uses the AI device of the settings). "
+     "Untick “Start from the fill prior” to train a network on the clip alone instead (slow on a CPU)"),
 )
+STEPS_TEXT = {True: ("Fine-tuning steps:", "Neural fine-tuning steps",
+                     "Steps of fine-tuning the fill prior on the clip: more steps, a closer fill, slower"),
+              False: ("Training steps:", "Neural training steps",
+                      "Steps of training a network on the clip from scratch: more steps, a closer fill, slower")}
 WARN = "color: #c77d00;"
 ERROR = "color: #d04040;"
 
@@ -185,12 +192,17 @@ class FillPanel(QWidget):
         self.whole_track = QCheckBox("Search the whole track")
         self.whole_track.setToolTip("Also copy material from the rest of the track, not only around the region")
         self.whole_track.toggled.connect(self.refresh_target)
+        self.prior = QCheckBox("Start from the fill prior")
+        self.prior.setChecked(True)
+        self.prior.setAccessibleName("Start from the fill prior")
+        self.prior.setToolTip("Neural engine: start from Seedwave's pretrained fill prior and fine-tune it briefly "
+                              "on the clip. Off: train a network on the clip alone (slower)")
+        self.prior.toggled.connect(self._prior_toggled)
         self.steps = QSpinBox()
-        self.steps.setRange(10, 5000)
-        self.steps.setSingleStep(50)
-        self.steps.setValue(200)
-        self.steps.setAccessibleName("Neural training steps")
-        self.steps.setToolTip("More steps: a closer fill, slower")
+        self.steps.setRange(1, 5000)
+        self.steps_label = QLabel()
+        self.steps_label.setBuddy(self.steps)
+        self._set_steps_mode(True, PRIOR_STEPS)
         self.find_button = QPushButton("Find Takes")
         self.find_button.setAccessibleName("Find fill takes")
         self.find_button.setToolTip("Compute candidate fills for the selection (Ctrl+Alt+F)")
@@ -198,7 +210,8 @@ class FillPanel(QWidget):
         form.addRow("Region:", self.region)
         form.addRow("Engine:", self.engine)
         form.addRow("Takes:", self.n_takes)
-        form.addRow("Training steps:", self.steps)
+        form.addRow("", self.prior)
+        form.addRow(self.steps_label, self.steps)
         form.addRow("", self.whole_track)
         form.addRow("", self.find_button)
         self._engine_changed()
@@ -237,8 +250,26 @@ class FillPanel(QWidget):
         return page
 
     # -- targets ---------------------------------------------------------------------------
+    def _set_steps_mode(self, prior: bool, value: int | None) -> None:
+        label, name, tip = STEPS_TEXT[prior]
+        self.steps_label.setText(label)
+        self.steps.setAccessibleName(name)
+        self.steps.setToolTip(tip)
+        self.steps.setSingleStep(8 if prior else 50)
+        if value is not None:
+            self.steps.setValue(value)
+
+    def _prior_toggled(self, on: bool) -> None:
+        """Fine-tuning the prior needs far fewer steps than training from scratch: switch to that
+        mode's default, unless the user chose a number of their own."""
+        old_default = SCRATCH_STEPS if on else PRIOR_STEPS
+        self._set_steps_mode(on, (PRIOR_STEPS if on else SCRATCH_STEPS)
+                             if self.steps.value() == old_default else None)
+
     def _engine_changed(self, *_a) -> None:
-        self.steps.setEnabled(self.engine.currentData() == "neural")
+        neural = self.engine.currentData() == "neural"
+        self.steps.setEnabled(neural)
+        self.prior.setEnabled(neural)
         self.n_takes.setEnabled(self.engine.currentData() in ("auto", "match"))
 
     def extend_clip_id(self) -> str | None:
@@ -284,7 +315,7 @@ class FillPanel(QWidget):
     def find_fill(self) -> Job | None:
         self.tabs.setCurrentIndex(0)
         return self.s.start_fill(self.engine.currentData(), self.n_takes.value(), self.whole_track.isChecked(),
-                                 self.steps.value())
+                                 self.steps.value(), self.prior.isChecked())
 
     def find_extend(self) -> Job | None:
         self.tabs.setCurrentIndex(1)

@@ -37,8 +37,13 @@ EXTRA_GUARD_SECONDS = 0.1  # silence between pieces of the extra material
 EXTEND_ANALYSE_SECONDS = 60.0  # the clip's last (first) seconds that Extend looks for a loop in
 MAX_EXTEND_SECONDS = 600.0
 
+# Short names for job titles, take rows and history labels (each take's own label says whether
+# the neural engine started from the fill prior); the Fill panel's engine menu describes them.
 ENGINE_NAMES = {"auto": "Auto", "ar": "Interpolation (AR)", "match": "Context match", "neural": "Neural",
                 "loop": "Loop"}
+#: Neural steps the panel offers by default: fine-tuning the prior, or training from scratch.
+PRIOR_STEPS = 24
+SCRATCH_STEPS = 200
 
 
 def seconds(frames: int, rate: int) -> str:
@@ -292,8 +297,13 @@ def _prepare(takes: list, w0: int, channels: int, store: BlockStore) -> list[Pre
 
 
 def compute_fill(project: Project, target: FillTarget, engine: str, n_takes: int, ctx: TaskContext,
-                 neural_steps: int = 200, policy: str = "auto", store: BlockStore | None = None) -> list[Prepared]:
-    """Ranked takes for the target (worker thread)."""
+                 neural_steps: int | None = None, policy: str = "auto", store: BlockStore | None = None,
+                 neural_prior: bool = True) -> list[Prepared]:
+    """Ranked takes for the target (worker thread).
+
+    ``neural_steps``: fine-tuning steps of the fill prior (``neural_prior``), or training steps
+    from scratch without it; None takes the engine's default for the mode.
+    """
     from .. import FillOptions, candidates
 
     store = store or default_store()
@@ -305,7 +315,7 @@ def compute_fill(project: Project, target: FillTarget, engine: str, n_takes: int
     b = (target.stop - target.w0) / target.rate
 
     def run(dev: str) -> list:
-        opts = FillOptions(neural_steps=neural_steps, device=dev)
+        opts = FillOptions(neural_steps=neural_steps, device=dev, neural_prior=neural_prior)
         return candidates(x, target.rate, a, b, engine, n_takes, ctx, options=opts, extra=extra)
 
     takes = [_relabel(t, target, pieces) for t in devices.run_with_cpu_fallback(run, device, ctx.warn, "Fill")]
@@ -376,8 +386,14 @@ def extend_placement(project: Project, clip_id: str, frames: int, direction: str
     return clip.position - left, frames - left
 
 
-def fill_meta(target: FillTarget, p: Prepared, requested: str, n_takes: int, neural_steps: int) -> dict[str, Any]:
-    """What the history records about a committed fill."""
+def fill_meta(target: FillTarget, p: Prepared, requested: str, n_takes: int, neural_steps: int | None,
+              neural_prior: bool = True) -> dict[str, Any]:
+    """What the history records about a committed fill.
+
+    A take from the fill prior brings the prior's provenance (``model``: weights file,
+    SHA-256, training step and commit, model card); its SHA-256 is also ``model_sha256``,
+    as for the effects that use a model file.
+    """
     t = p.take
     params: dict[str, Any] = {"engine": requested, "takes": n_takes,
                               "region_s": [round(target.timeline(target.start) / target.rate, 4),
@@ -385,11 +401,15 @@ def fill_meta(target: FillTarget, p: Prepared, requested: str, n_takes: int, neu
                               "whole_track": target.extra_frames > 0}
     if requested == "neural":
         params["neural_steps"] = neural_steps
+        params["neural_prior"] = bool(neural_prior)
     meta = {"effect": "fill", "engine": t.engine, "take": int(t.index) + 1, "params": params,
             "label": t.label, "score": round(float(t.score), 5),
             "replaced_s": [round(target.timeline(p.start) / target.rate, 4),
                            round(target.timeline(p.stop) / target.rate, 4)]}
     meta.update({k: v for k, v in t.params.items() if k not in meta})
+    model = t.params.get("model")
+    if isinstance(model, dict) and model.get("sha256"):
+        meta["model_sha256"] = model["sha256"]
     return meta
 
 

@@ -120,8 +120,11 @@ class FillSession(QObject):
         return self.job is not None and self.job.active
 
     def start_fill(self, engine: str = "auto", n_takes: int = 5, whole_track: bool = False,
-                   neural_steps: int = 200) -> Job | None:
-        """Find takes for the time selection; errors become a message and return None."""
+                   neural_steps: int | None = None, neural_prior: bool = True) -> Job | None:
+        """Find takes for the time selection; errors become a message and return None.
+
+        ``neural_steps``/``neural_prior``: the neural engine's fine-tuning of the fill prior
+        (or, without the prior, its training from scratch); None steps: the mode's default."""
         base = self.host.document.project
         try:
             target = fill_target(base, self.host.selection.current().time(), whole_track)
@@ -129,10 +132,10 @@ class FillSession(QObject):
             self._error(str(exc))
             return None
         policy = self.device_policy()
-        settings = {"engine": engine, "n_takes": n_takes, "neural_steps": neural_steps}
+        settings = {"engine": engine, "n_takes": n_takes, "neural_steps": neural_steps, "neural_prior": neural_prior}
 
         def work(ctx: TaskContext) -> TakeSet:
-            takes = compute_fill(base, target, engine, n_takes, ctx, neural_steps, policy)
+            takes = compute_fill(base, target, engine, n_takes, ctx, neural_steps, policy, neural_prior=neural_prior)
             projects = [apply_fill(base, target, p) for p in takes]
             start, stop = _fill_range(base, target, takes)
             return TakeSet("fill", target, takes, base, projects, start, stop, settings)
@@ -281,7 +284,8 @@ class FillSession(QObject):
         if ts.kind == "fill":
             target = ts.target
             assert isinstance(target, FillTarget)
-            meta = fill_meta(target, p, ts.settings["engine"], ts.settings["n_takes"], ts.settings["neural_steps"])
+            meta = fill_meta(target, p, ts.settings["engine"], ts.settings["n_takes"], ts.settings["neural_steps"],
+                             ts.settings.get("neural_prior", True))
             label = f"Fill {target.frames / target.rate:.3f} s ({engine}, take {choice + 1})"
             ok = self.host.document.apply(lambda pr: apply_fill(pr, target, p), label, meta=meta)
         else:
