@@ -60,6 +60,29 @@ def _size(n: int) -> str:
     return f"{n / 1e6:.0f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
 
 
+def _table(columns: tuple[str, ...], name: str, stretch: int) -> QTableWidget:
+    """A read-only table of whole-row selection, columns sized to their contents but ``stretch``."""
+    table = QTableWidget(0, len(columns))
+    table.setAccessibleName(name)
+    table.setHorizontalHeaderLabels(columns)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.verticalHeader().hide()
+    header = table.horizontalHeader()
+    for col in range(len(columns)):
+        header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    table.setWordWrap(False)
+    return table
+
+
+def _select_row(table: QTableWidget, keys: list[str], key: str) -> None:
+    """Select the row whose key is ``key`` (KeyError when there is none)."""
+    if key not in keys:
+        raise KeyError(key)
+    table.selectRow(keys.index(key))
+
+
 class _Relay(QObject):
     """Queues a job's outcome to the GUI thread."""
 
@@ -95,35 +118,15 @@ class ModelsDialog(QDialog):
         self.folder.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.folder.setAccessibleName("Model folder")
         lay.addWidget(self.folder)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setAccessibleName("Models")
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        header = self.table.horizontalHeader()
-        for col in range(len(COLUMNS)):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.table.setWordWrap(False)
+        self.table = _table(COLUMNS, "Models", stretch=1)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         lay.addWidget(self.table, 2)
         shipped_label = QLabel("Shipped with Seedwave (always installed):")
         lay.addWidget(shipped_label)
-        self.shipped_table = QTableWidget(0, len(SHIPPED_COLUMNS))
-        self.shipped_table.setAccessibleName("Shipped models")
+        self.shipped_table = _table(SHIPPED_COLUMNS, "Shipped models", stretch=len(SHIPPED_COLUMNS) - 1)
         self.shipped_table.setToolTip("Model weights that come with Seedwave's plugins; select one for its model card")
-        shipped_label.setBuddy(self.shipped_table)
-        self.shipped_table.setHorizontalHeaderLabels(SHIPPED_COLUMNS)
-        self.shipped_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.shipped_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.shipped_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.shipped_table.verticalHeader().hide()
-        sheader = self.shipped_table.horizontalHeader()
-        for col in range(len(SHIPPED_COLUMNS)):
-            sheader.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        sheader.setSectionResizeMode(len(SHIPPED_COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
-        self.shipped_table.setWordWrap(False)
+        shipped_label.setBuddy(self.shipped_table)
         self.shipped_table.itemSelectionChanged.connect(self._show_card)
         lay.addWidget(self.shipped_table, 1)
         self.card = QTextBrowser()
@@ -212,11 +215,7 @@ class ModelsDialog(QDialog):
         return self.shipped[rows[0]] if rows and 0 <= rows[0] < len(self.shipped) else None
 
     def select_shipped(self, model_id: str) -> None:
-        for r, m in enumerate(self.shipped):
-            if m.id == model_id:
-                self.shipped_table.selectRow(r)
-                return
-        raise KeyError(model_id)
+        _select_row(self.shipped_table, [m.id for m in self.shipped], model_id)
 
     def _show_card(self) -> None:
         m = self.selected_shipped()
@@ -236,11 +235,7 @@ class ModelsDialog(QDialog):
         return [self.rows[r] for r in rows if 0 <= r < len(self.rows)]
 
     def select_model(self, filename: str) -> None:
-        for r, spec in enumerate(self.rows):
-            if spec.filename == filename:
-                self.table.selectRow(r)
-                return
-        raise KeyError(filename)
+        _select_row(self.table, [spec.filename for spec in self.rows], filename)
 
     def _update_buttons(self) -> None:
         busy = self.job is not None and self.job.active
