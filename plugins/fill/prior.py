@@ -7,8 +7,12 @@ fixed :data:`N_FFT` / :data:`HOP` STFT), so the same weights serve mono speech a
 16 kHz and stereo music at 48 kHz. Its input is the log magnitude of the frames,
 normalised by the mean and deviation of the known frames, with the unknown
 frames zeroed and a mask row that marks them; its output is the normalised log
-magnitude of every frame. A stack of dilated 1-D convolutions over time (bins as
-channels) sees about ±1.5 s.
+magnitude of every frame. The unknown frames are first given a baseline, each bin
+interpolated between the nearest known frames on either side (so a steady tone or
+room tone is continued exactly); a stack of dilated 1-D convolutions over time
+(bins as channels, about ±1.5 s) then predicts the correction to that baseline:
+onsets, rhythm, the movement of the spectrum. The last layer starts at zero, so an
+untrained network is the interpolation itself.
 
 It is pretrained by ``training/train_fill.py`` with a masked-span objective on a
 corpus the project generates (training/corpus.py: FluidSynth renders of
@@ -68,11 +72,46 @@ def build(config: dict[str, Any] | None = None):
             self.inp = nn.Conv1d(bins + 1, hidden, 1)
             self.blocks = nn.Sequential(*[Block(int(d)) for d in cfg["dilations"]])
             self.out = nn.Conv1d(hidden, bins, 1)
+            nn.init.zeros_(self.out.weight)
+            nn.init.zeros_(self.out.bias)
 
         def forward(self, x):
-            return self.out(self.blocks(self.inp(x)))
+            feat, mask = x[:, :-1], x[:, -1]
+            base = baseline(feat, mask)
+            h = torch.cat([base, mask[:, None]], dim=1)
+            return base + self.out(self.blocks(self.inp(h)))
 
     return FillPrior()
+
+
+def baseline(feat, mask):
+    """``feat`` (batch, bins, frames) with every masked frame (``mask`` (batch, frames) > 0.5)
+    replaced by a per-bin linear interpolation between the nearest known frames on either side
+    (each smoothed over its known neighbours)
+    (or a copy of the one side that exists; zeros where no frame is known)."""
+    import torch
+
+    b, _, t = feat.shape
+    idx = torch.arange(t, device=feat.device).expand(b, -1)
+    known = mask < 0.5
+    # The edge values: each known frame averaged with its known neighbours (±2 frames), so that
+    # one noisy frame does not set the level of the whole gap.
+    k = known[:, None, :].to(feat.dtype)
+    pool = torch.nn.functional.avg_pool1d
+    weight = pool(k, 5, 1, 2, count_include_pad=False).clamp_min(1e-6)
+    smooth = pool(feat * k, 5, 1, 2, count_include_pad=False) / weight
+    prev = torch.cummax(torch.where(known, idx, torch.full_like(idx, -1)), dim=1).values
+    nxt = torch.flip(torch.cummin(torch.flip(torch.where(known, idx, torch.full_like(idx, t)), [1]), dim=1).values,
+                     [1])
+    has_p, has_n = prev >= 0, nxt < t
+    left = torch.gather(smooth, 2, prev.clamp(0, t - 1)[:, None, :].expand_as(feat))
+    right = torch.gather(smooth, 2, nxt.clamp(0, t - 1)[:, None, :].expand_as(feat))
+    span = (nxt - prev).clamp_min(1).to(feat.dtype)
+    w = ((idx - prev).to(feat.dtype) / span)
+    w = torch.where(has_p & has_n, w, torch.where(has_n, torch.ones_like(w), torch.zeros_like(w)))
+    interp = left * (1 - w[:, None, :]) + right * w[:, None, :]
+    interp = interp * (has_p | has_n)[:, None, :].to(feat.dtype)
+    return torch.where(known[:, None, :], feat, interp)
 
 
 def features(mag, known):
