@@ -325,6 +325,12 @@ def _fill_prior(torch, x: np.ndarray, rate: int, a: int, b: int, ctx: TaskContex
         m = hole_all[c0:c0 + crop][None].expand(channels, -1)
         pred = net(prior.net_input(feat[:, :, c0:c0 + crop], m))
         logp = pred[:, :, u0 - c0:u1 - c0] * sd[:, None, None] + mu[:, None, None]
+        # No bin of the fill louder than that bin ever is in the context (nor quieter than its
+        # quietest): a network's overshoot in a few bins would be a loud whistle.
+        logmag = torch.log(spec.abs() + prior.FLOOR)
+        known_log = logmag[:, :, known_t]
+        logp = torch.minimum(torch.maximum(logp, known_log.min(dim=2, keepdim=True).values),
+                             known_log.max(dim=2, keepdim=True).values)
         mag = (torch.exp(logp) - prior.FLOOR).clamp_min(0)
         ctx.progress(0.85, "Fill (neural): phase reconstruction")
         y44 = _phase(torch, spec, mag, u0, u1, prior.N_FFT, prior.HOP, window, st.gla_iterations, ctx,

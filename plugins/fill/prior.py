@@ -144,27 +144,30 @@ def net_input(feat, mask):
 _sha: dict[str, str] = {}
 
 
-def sha256(path: Path = WEIGHTS) -> str:
+def sha256(path: Path | None = None) -> str:
     """SHA-256 of the weights file (computed once per process)."""
+    path = path or WEIGHTS
     key = str(path)
     if key not in _sha:
         _sha[key] = hashlib.sha256(path.read_bytes()).hexdigest()
     return _sha[key]
 
 
-def available(path: Path = WEIGHTS) -> bool:
-    return path.is_file()
+def available(path: Path | None = None) -> bool:
+    return (path or WEIGHTS).is_file()
 
 
-def metadata(path: Path = WEIGHTS) -> dict[str, str]:
+def metadata(path: Path | None = None) -> dict[str, str]:
     from safetensors import safe_open
 
+    path = path or WEIGHTS
     with safe_open(str(path), "pt") as fh:
         return dict(fh.metadata() or {})
 
 
-def provenance(path: Path = WEIGHTS) -> dict[str, Any]:
+def provenance(path: Path | None = None) -> dict[str, Any]:
     """What the history records about the prior: file, SHA-256, training step and commit, model card."""
+    path = path or WEIGHTS
     meta = metadata(path)
     return {"weights": path.name, "sha256": sha256(path), "step": int(meta.get("step", 0) or 0),
             "training_commit": meta.get("training_commit", ""), "model_card": CARD_RESOURCE}
@@ -174,7 +177,7 @@ _lock = threading.Lock()
 _state: dict[str, Any] = {}
 
 
-def load(path: Path = WEIGHTS) -> tuple[dict[str, Any], dict[str, Any]]:
+def load(path: Path | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(config, state_dict)`` of the shipped prior (cached; tensors on the CPU, never modified).
 
     Raises FileNotFoundError when the weights are absent. Callers build their own
@@ -182,6 +185,7 @@ def load(path: Path = WEIGHTS) -> tuple[dict[str, Any], dict[str, Any]]:
     """
     from safetensors.torch import load_file
 
+    path = path or WEIGHTS
     key = str(path)
     with _lock:
         if key not in _state:
