@@ -50,6 +50,13 @@ def _variants(clips: list) -> list:
     return out
 
 
+def _level(ref: np.ndarray, out: np.ndarray, a: int, b: int) -> float:
+    """Level of the fill against the true audio in the gap, in dB (negative: quieter)."""
+    r = float(np.sqrt(np.mean(ref[:, a:b].astype(np.float64) ** 2)))
+    o = float(np.sqrt(np.mean(out[:, a:b].astype(np.float64) ** 2)))
+    return 20 * np.log10((o + 1e-9) / (r + 1e-9))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="bench.fill_prior")
     ap.add_argument("--positions", type=int, default=2)
@@ -65,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     ensure_apt("fluidsynth", "fluid-soundfont-gm", "espeak-ng")
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from seedwave_plugins.fill import api, prior
-    from seedwave_plugins.fill.neural import PRIOR_STEPS
+    from seedwave_plugins.fill.prior import PRIOR_STEPS
 
     from bench._fill_data import dev_set
 
@@ -96,17 +103,22 @@ def main(argv: list[str] | None = None) -> int:
                 it: dict = {"clip": clip.name, "kind": clip.kind, "rate": rate, "channels": int(x.shape[0]),
                             "gap": gap, "pos": a / rate}
                 t = time.perf_counter()
-                it["crossfade"] = {**_measure(x, gapped, _crossfade(gapped, a, b), rate, a, b),
+                out = _crossfade(gapped, a, b)
+                it["crossfade"] = {**_measure(x, gapped, out, rate, a, b), "level": _level(x, out, a, b),
                                    "seconds": time.perf_counter() - t}
                 for name, opts in methods.items():
                     t = time.perf_counter()
                     take = api.candidates(gapped, rate, a / rate, b / rate, "neural", 1, options=opts)[0]
-                    it[name] = {**_measure(x, gapped, take.apply(gapped), rate, a, b),
-                                "seconds": time.perf_counter() - t}
+                    secs = time.perf_counter() - t
+                    out = take.apply(gapped)
+                    it[name] = {**_measure(x, gapped, out, rate, a, b), "level": _level(x, out, a, b),
+                                "seconds": secs}
                 for e in ("match", "ar"):
                     t = time.perf_counter()
                     take = api.candidates(gapped, rate, a / rate, b / rate, e, 1)[0]
-                    it[e] = {**_measure(x, gapped, take.apply(gapped), rate, a, b), "seconds": time.perf_counter() - t}
+                    secs = time.perf_counter() - t
+                    out = take.apply(gapped)
+                    it[e] = {**_measure(x, gapped, out, rate, a, b), "level": _level(x, out, a, b), "seconds": secs}
                 items.append(it)
                 print(f"{clip.name} {gap:g}s: " + ", ".join(
                     f"{m} {it[m]['lsd']:.1f}/{it[m]['mel']:.1f} {it[m]['seconds']:.1f}s"
@@ -133,19 +145,23 @@ def render(results: dict, args: argparse.Namespace) -> str:
                 rows.append([kind, f"{gap * 1000:g} ms", m, len(cell),
                              float(np.mean([it[m]["lsd"] for it in cell])),
                              float(np.mean([it[m]["mel"] for it in cell])),
+                             float(np.mean([it[m]["level"] for it in cell])),
                              float(np.mean([it[m]["disc"] for it in cell])),
                              float(np.mean([it[m]["seconds"] for it in cell]))])
     summary = []
     for m in METHODS:
         summary.append([m, len(items), float(np.mean([it[m]["lsd"] for it in items])),
                         float(np.mean([it[m]["mel"] for it in items])),
+                        float(np.mean([it[m]["level"] for it in items])),
+                        float(np.mean([abs(it[m]["level"]) for it in items])),
                         float(np.mean([it[m]["disc"] for it in items])),
                         float(np.median([it[m]["seconds"] for it in items])),
                         float(np.max([it[m]["seconds"] for it in items]))])
     wins = sum(it["prior+fine-tune"]["mel"] <= it["scratch"]["mel"] for it in items)
     odd = [it for it in items if it["rate"] != 44100]
     odd_rows = [[it["clip"], it["rate"], it["channels"], f"{it['gap'] * 1000:g} ms", it["prior+fine-tune"]["mel"],
-                 it["scratch"]["mel"], it["match"]["mel"], it["prior+fine-tune"]["seconds"]] for it in odd]
+                 it["prior+fine-tune"]["level"], it["scratch"]["mel"], it["match"]["mel"],
+                 it["prior+fine-tune"]["seconds"]] for it in odd]
     p = meta["prior"]
     md = [
         "## Fill prior against training from scratch",
@@ -159,23 +175,26 @@ def render(results: dict, args: argparse.Namespace) -> str:
         f"prior+fine-tune: the neural engine's default ({meta['steps']} fine-tuning steps on the clip); prior only: "
         f"no fine-tuning; scratch: the engine before issue 16 ({meta['scratch_steps']} steps trained on the clip "
         "alone). LSD and mel L1 in dB over the gap's frames (lower is better); disc: the largest step at a join "
-        "over the true signal's 99.9th percentile (above 1 clicks); time in seconds on this CPU, the whole "
+        "over the true signal's 99.9th percentile (above 1 clicks); level: the fill's RMS in the gap against the "
+        "true audio's, dB (negative: quieter; a fill far below the true level is heard as a dropout, and it "
+        "also lowers LSD and mel L1, which reward a quiet average); time in seconds on this CPU, the whole "
         "fill including phase reconstruction.",
         "",
         "**Overall**",
         "",
-        table(["method", "gaps", "LSD", "mel L1", "disc", "median time s", "max time s"], summary),
+        table(["method", "gaps", "LSD", "mel L1", "level dB", "abs level dB", "disc", "median time s",
+               "max time s"], summary),
         "",
         f"prior+fine-tune is at least as close as scratch (mel L1) on {wins} of {len(items)} gaps.",
         "",
         "**Other rates and channel counts** (one set of weights)",
         "",
-        table(["clip", "rate", "channels", "gap", "prior+fine-tune mel", "scratch mel", "match mel", "time s"],
-              odd_rows),
+        table(["clip", "rate", "channels", "gap", "prior+fine-tune mel", "prior+fine-tune level dB", "scratch mel",
+               "match mel", "time s"], odd_rows),
         "",
         "**Per material and gap**",
         "",
-        table(["material", "gap", "method", "n", "LSD", "mel L1", "disc", "time s"], rows),
+        table(["material", "gap", "method", "n", "LSD", "mel L1", "level dB", "disc", "time s"], rows),
     ]
     text = "\n".join(md)
     write_section("fill-prior", text)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QMenu
+from seedwave_plugins.fill.prior import PRIOR_STEPS
 from seedwave_plugins.fill.ui.fill_session import ORIGINAL
 
 from editor.core import edits
@@ -387,14 +388,14 @@ def test_a_neural_fill_from_the_prior_records_the_prior_in_the_history(qtbot, wi
     # Starting from the prior: a few fine-tuning steps; training from scratch: many more.
     assert panel.prior.isChecked() and panel.prior.accessibleName() == "Start from the fill prior"
     assert panel.prior.focusPolicy() & Qt.FocusPolicy.TabFocus and panel.prior.toolTip()
-    assert panel.steps_label.text() == "Fine-tuning steps:" and panel.steps.value() == 24
+    assert panel.steps_label.text() == "Fine-tuning steps:" and panel.steps.value() == PRIOR_STEPS
     panel.prior.setFocus()
     qtbot.keyClick(panel.prior, Qt.Key.Key_Space)  # unticked from the keyboard
     assert not panel.prior.isChecked()
     assert panel.steps_label.text() == "Training steps:" and panel.steps.value() == 200
     assert panel.steps.accessibleName() == "Neural training steps"
     qtbot.keyClick(panel.prior, Qt.Key.Key_Space)
-    assert panel.prior.isChecked() and panel.steps.value() == 24
+    assert panel.prior.isChecked() and panel.steps.value() == PRIOR_STEPS
     panel.steps.setValue(2)  # the user's own number stays when the mode changes
     panel.prior.setChecked(False)
     assert panel.steps.value() == 2 and panel.steps_label.text() == "Training steps:"

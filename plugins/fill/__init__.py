@@ -23,6 +23,8 @@ import numpy as np
 
 from editor.effects.base import Effect, EffectContext, EffectError, Param
 
+from .prior import PRIOR_STEPS
+
 __all__ = ["ExtendEffect", "FillEffect", "FillOptions", "Take", "apply_take", "candidates", "extend",
            "extend_candidates", "fill"]
 
@@ -60,7 +62,7 @@ class FillEffect(Effect):
         Param("take", "int", 1, 1, 10, help="which candidate (1 = best), numbered as the Fill panel lists them"),
         Param("context", "float", 0.0, 0.0, 10.0, unit="s",
               help="context each side used to judge matches (0 = automatic)"),
-        Param("neural_steps", "int", 24, 0, 5000,
+        Param("neural_steps", "int", PRIOR_STEPS, 0, 5000,
               help="neural engine: fine-tuning steps on the clip (training steps without the prior; 200 is usual)"),
         Param("neural_prior", "bool", True,
               help="neural engine: start from Seedwave's pretrained fill prior (off: train on the clip alone, slower)"),

@@ -164,7 +164,8 @@ def _run(engine: str, x: np.ndarray, rate: int, a: int, b: int, n_takes: int, ct
 
         return match_takes(x, rate, a, b, n_takes, ctx, MatchSettings(context=opts.context), extra)
     if engine == "neural":
-        from .neural import PRIOR_STEPS, SCRATCH_STEPS, NeuralSettings, neural_fill
+        from .neural import NeuralSettings, neural_fill
+        from .prior import PRIOR_STEPS, SCRATCH_STEPS
 
         steps = opts.neural_steps
         if steps is None:

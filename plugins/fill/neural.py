@@ -32,6 +32,7 @@ import numpy as np
 from editor.core.task import TaskContext
 
 from . import splice
+from .prior import SCRATCH_STEPS
 from .take import Take
 
 
@@ -52,13 +53,8 @@ class NeuralSettings:
     seed: int = 0
     prior: bool = True
     prior_frames_per_step: int = 640
-    prior_lr: float = 3e-4
+    prior_lr: float = 1e-3
     prior_seconds: float = 8.0
-
-
-#: Fine-tuning steps when the fill starts from the prior (the scratch engine's default is 200).
-PRIOR_STEPS = 24
-SCRATCH_STEPS = 200
 
 
 def stft_params(rate: int) -> tuple[int, int]:

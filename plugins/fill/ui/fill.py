@@ -47,7 +47,8 @@ from editor.core.timefmt import format_frames
 from editor.host import Host
 from editor.jobs.runner import Job, JobState
 
-from .fill_model import ENGINE_NAMES, PRIOR_STEPS, SCRATCH_STEPS, clip_for_extend, extend_placement, fill_target
+from ..prior import PRIOR_STEPS, SCRATCH_STEPS
+from .fill_model import ENGINE_NAMES, clip_for_extend, extend_placement, fill_target
 from .fill_session import ORIGINAL, FillSession
 
 ENGINE_ITEMS = (

@@ -41,9 +41,6 @@ MAX_EXTEND_SECONDS = 600.0
 # the neural engine started from the fill prior); the Fill panel's engine menu describes them.
 ENGINE_NAMES = {"auto": "Auto", "ar": "Interpolation (AR)", "match": "Context match", "neural": "Neural",
                 "loop": "Loop"}
-#: Neural steps the panel offers by default: fine-tuning the prior, or training from scratch.
-PRIOR_STEPS = 24
-SCRATCH_STEPS = 200
 
 
 def seconds(frames: int, rate: int) -> str:
