@@ -4,6 +4,8 @@ export to safetensors with a model card."""
 from __future__ import annotations
 
 import json
+import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -107,11 +109,14 @@ def test_an_untrained_prior_continues_a_steady_tone_exactly():
 
 def test_export_writes_safetensors_with_metadata_and_a_card_naming_its_hash(tmp_path, monkeypatch):
     import hashlib
+    import shutil
 
     from safetensors import safe_open
 
-    monkeypatch.setattr(prior, "WEIGHTS", tmp_path / "fill_prior.safetensors")
-    monkeypatch.setattr(prior, "CARD", tmp_path / "fill_prior.md")
+    (tmp_path / "weights").mkdir()
+    monkeypatch.setattr(prior, "WEIGHTS", tmp_path / "weights" / "fill_prior.safetensors")
+    monkeypatch.setattr(prior, "CARD", tmp_path / "weights" / "fill_prior.md")
+    shutil.copy(Path(prior.__file__).parent / "plugin.toml", tmp_path / "plugin.toml")
     log = tmp_path / "log.jsonl"
     log.write_text(json.dumps({"step": 25, "loss": 0.5, "s_per_step": 0.3, "time": 1.0, "device": "cpu"}) + "\n"
                    + json.dumps({"step": 25, "dev": {"music": 0.6, "mean": 0.6}, "time": 2.0}) + "\n")
@@ -124,6 +129,9 @@ def test_export_writes_safetensors_with_metadata_and_a_card_naming_its_hash(tmp_
     assert meta["step"] == "25" and meta["trained_by"] == "training/train_fill.py"
     card = prior.CARD.read_text()
     assert digest in card and "Licence" in card and "25" in card
+    # The plugin's manifest names the new file's hash (Effects > Models checks the file against it).
+    entry = next(m for m in tomllib.loads((tmp_path / "plugin.toml").read_text())["models"] if m["id"] == "fill_prior")
+    assert entry["sha256"] == [digest]
     # The exported file loads back into the network the engine uses.
     cfg, state = prior.load(prior.WEIGHTS)
     again = prior.build(cfg)

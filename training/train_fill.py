@@ -345,8 +345,24 @@ def export(net, step: int, log: Path = LOG) -> int:
     WEIGHTS.chmod(0o644)
     digest = hashlib.sha256(WEIGHTS.read_bytes()).hexdigest()
     write_card(digest, step, commit, sum(v.numel() for v in state.values()), log)
+    record_in_manifest(digest)
     print(WEIGHTS, digest, f"step {step}")
     return 0
+
+
+def record_in_manifest(digest: str, manifest: Path | None = None) -> None:
+    """Put ``digest`` in the fill plugin's manifest entry for the prior (``sha256 = [...]``)."""
+    import re
+
+    from seedwave_plugins.fill.prior import WEIGHTS
+
+    manifest = manifest or WEIGHTS.parent.parent / "plugin.toml"
+    text = manifest.read_text()
+    new, n = re.subn(r'(id = "fill_prior"\n(?:(?!\[\[|\[)[^\n]*\n)*?sha256 = \[")[0-9a-f]{64}("\])',
+                     lambda m: m.group(1) + digest + m.group(2), text)
+    if n != 1:
+        raise RuntimeError(f"{manifest}: no sha256 line in the fill_prior entry to update")
+    manifest.write_text(new)
 
 
 def write_card(digest: str, step: int, commit: str, n_params: int, log: Path = LOG) -> None:

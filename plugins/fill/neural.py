@@ -54,7 +54,8 @@ class NeuralSettings:
     prior: bool = True
     prior_frames_per_step: int = 640
     prior_lr: float = 1e-3
-    prior_seconds: float = 8.0
+    prior_seconds: float = 6.0
+    match_level: bool = True
 
 
 def stft_params(rate: int) -> tuple[int, int]:
@@ -246,6 +247,34 @@ def _resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
     return np.ascontiguousarray(soxr.resample(np.ascontiguousarray(x.T), src, dst, quality="HQ").T, np.float32)
 
 
+def _level_matched(gen: np.ndarray, seg: np.ndarray, ga: int, gb: int, rate: int) -> np.ndarray:
+    """``gen`` with its gap ``[ga, gb)`` raised (at most 6 dB per channel) towards the level of the
+    audio just around the gap.
+
+    Magnitudes predicted in the log domain sit at the median, below the mean power, and phase
+    reconstruction loses a little more; a fill well below its surroundings is heard as a dropout.
+    The reference is the power of the known audio within the gap's length (0.25-1 s) of each
+    edge; the fill is never made quieter.
+    """
+    span = int(np.clip(gb - ga, 0.25 * rate, 1.0 * rate))
+    around = np.concatenate([seg[:, max(0, ga - span):ga], seg[:, gb:gb + span]], axis=1).astype(np.float64)
+    if around.shape[1] == 0:
+        return gen
+    ref = np.mean(around ** 2, axis=1)
+    have = np.mean(gen[:, ga:gb] ** 2, axis=1)
+    gain = np.clip(np.sqrt(ref / np.maximum(have, 1e-20)), 1.0, 2.0)
+    # Ramp the gain in and out over 10 ms (at most a quarter of the gap): no step at the edges,
+    # where the fill continues the original.
+    n = gb - ga
+    ramp = max(1, min(int(0.01 * rate), n // 4))
+    shape = np.ones(n)
+    shape[:ramp] = np.linspace(0.0, 1.0, ramp, endpoint=False)
+    shape[n - ramp:] = np.minimum(shape[n - ramp:], shape[:ramp][::-1])
+    out = gen.copy()
+    out[:, ga:gb] *= 1.0 + (gain[:, None] - 1.0) * shape[None, :]
+    return out
+
+
 def _fill_prior(torch, x: np.ndarray, rate: int, a: int, b: int, ctx: TaskContext, st: NeuralSettings) -> Take:
     """One take from the shipped prior, fine-tuned for ``st.steps`` steps on the clip's context."""
     from . import prior
@@ -336,6 +365,8 @@ def _fill_prior(torch, x: np.ndarray, rate: int, a: int, b: int, ctx: TaskContex
     if gen.shape[1] < seg.shape[1]:
         gen = np.pad(gen, ((0, 0), (0, seg.shape[1] - gen.shape[1])))
     gen = gen[:, :seg.shape[1]].astype(np.float64)
+    if st.match_level:
+        gen = _level_matched(gen, seg, ga, gb, rate)
     xf = int(np.clip(0.25 * (b - a), 0.004 * rate, 0.02 * rate))
     start, stop = max(0, a - xf), min(n, b + xf)
     orig = x[:, start:stop].astype(np.float64)
