@@ -59,10 +59,9 @@ def test_a_run_stopped_and_resumed_gives_the_same_weights_as_an_uninterrupted_on
                                       stop_at=3) == 3
         del net, opt  # the session ends
         net, opt = _fresh(seed=99)  # a new process: other initial weights, restored from the checkpoint
-        state = train_fill.load_checkpoint(ckpt)
-        net.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        assert state["step"] == 3
+        from training.checkpoint import resume
+
+        assert resume(ckpt, net, opt) == 3
         assert train_fill.train_steps(net, opt, clips, kinds, 3, 6, batch=2, frames=48, checkpoint=ckpt) == 6
     finally:
         torch.set_num_threads(threads)

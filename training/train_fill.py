@@ -43,6 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .checkpoint import resume, save_weights
+
 ROOT = Path(__file__).resolve().parent
 DATA = ROOT / "data"
 CKPT = ROOT / "checkpoints" / "fill.pt"
@@ -196,13 +198,6 @@ def evaluate(net, dev: list[tuple[str, np.ndarray]], device) -> dict[str, float]
     return res
 
 
-def load_checkpoint(path: Path) -> dict:
-    """A training checkpoint (tensors and numbers only: loaded with ``weights_only``)."""
-    import torch
-
-    return torch.load(path, weights_only=True, map_location="cpu")
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="training.train_fill")
     ap.add_argument("--steps", type=int, default=6000)
@@ -230,14 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.device(args.device)
     net = build().to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
-    step = 0
     ckpt, log = args.checkpoint, args.log
-    if ckpt.exists():
-        state = load_checkpoint(ckpt)
-        net.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        step = int(state["step"])
-        print(f"resumed at step {step}", flush=True)
+    step = resume(ckpt, net, opt)
     if args.export:
         return export(net, step, log)
 
@@ -327,24 +316,10 @@ def train_steps(net, opt, clips: list[np.ndarray], kinds: list[str], step: int, 
 
 def export(net, step: int, log: Path = LOG) -> int:
     """Write the shipped weights (safetensors, float16, with the config and step as metadata)."""
-    import hashlib
-    import subprocess
-
-    from safetensors.torch import save_file
     from seedwave_plugins.fill.prior import DEFAULT_CONFIG, WEIGHTS
 
-    WEIGHTS.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
-    except OSError:
-        commit = ""
-    meta = {"config": json.dumps(DEFAULT_CONFIG), "step": str(step), "training_commit": commit,
-            "trained_by": "training/train_fill.py"}
-    state = {k: v.detach().cpu().contiguous().half() for k, v in net.state_dict().items()}
-    save_file(state, str(WEIGHTS), metadata=meta)
-    WEIGHTS.chmod(0o644)
-    digest = hashlib.sha256(WEIGHTS.read_bytes()).hexdigest()
-    write_card(digest, step, commit, sum(v.numel() for v in state.values()), log)
+    digest, commit = save_weights(net, WEIGHTS, DEFAULT_CONFIG, step, "training/train_fill.py", half=True)
+    write_card(digest, step, commit, sum(v.numel() for v in net.state_dict().values()), log)
     record_in_manifest(digest)
     print(WEIGHTS, digest, f"step {step}")
     return 0

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .checkpoint import resume, save_weights
 from .corpus import HELD_OUT_SOUNDFONTS, STEMS, TRAIN_SOUNDFONTS, build_stem_corpus
 
 ROOT = Path(__file__).resolve().parent
@@ -85,16 +86,6 @@ def evaluate(net, songs: list[Path]) -> dict[str, float]:
     return res
 
 
-def load_checkpoint(path: Path) -> dict:
-    """A training checkpoint, unpickled weights-only (tensors, numbers, and numpy scalars that
-    early checkpoints stored as learning rates)."""
-    import torch
-
-    safe = [np.dtype, np._core.multiarray.scalar, type(np.dtype(np.float64))]
-    with torch.serialization.safe_globals(safe):
-        return torch.load(path, weights_only=True)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="training.train_stems")
     ap.add_argument("--steps", type=int, default=3000)
@@ -116,13 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     net = build()
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
-    step = 0
-    if CKPT.exists():
-        state = load_checkpoint(CKPT)
-        net.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        step = int(state["step"])
-        print(f"resumed at step {step}", flush=True)
+    step = resume(CKPT, net, opt)
     if args.export:
         return export(net, step)
 
@@ -197,24 +182,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def export(net, step: int) -> int:
     """Write the shipped weights (safetensors, with the config and step as metadata) and print the hash."""
-    import hashlib
-    import subprocess
-
-    from safetensors.torch import save_file
     from seedwave_plugins.stems.splitter import DEFAULT_CONFIG, WEIGHTS
 
-    WEIGHTS.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
-    except OSError:
-        commit = ""
-    meta = {"config": json.dumps(DEFAULT_CONFIG), "step": str(step), "training_commit": commit,
-            "trained_by": "training/train_stems.py"}
-    state = {k: v.detach().contiguous().float() for k, v in net.state_dict().items()}
-    save_file(state, str(WEIGHTS), metadata=meta)
-    WEIGHTS.chmod(0o644)
-    digest = hashlib.sha256(WEIGHTS.read_bytes()).hexdigest()
-    write_card(digest, step, commit, sum(v.numel() for v in state.values()))
+    digest, commit = save_weights(net, WEIGHTS, DEFAULT_CONFIG, step, "training/train_stems.py")
+    write_card(digest, step, commit, sum(v.numel() for v in net.state_dict().values()))
     print(WEIGHTS, digest, f"step {step}")
     return 0
 

@@ -65,23 +65,15 @@ def stft_params(rate: int) -> tuple[int, int]:
 
 
 def _model(torch, in_ch: int, out_ch: int, hidden: int):
+    from .prior import dilated_block
+
     nn = torch.nn
-
-    class Block(nn.Module):
-        def __init__(self, dilation: int) -> None:
-            super().__init__()
-            self.conv = nn.Conv1d(hidden, hidden, 3, padding=dilation, dilation=dilation)
-            self.mix = nn.Conv1d(hidden, hidden, 1)
-            self.norm = nn.GroupNorm(1, hidden)
-
-        def forward(self, x):
-            return x + self.mix(torch.nn.functional.gelu(self.norm(self.conv(x))))
 
     class Net(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.inp = nn.Conv1d(in_ch, hidden, 1)
-            self.blocks = nn.Sequential(*[Block(d) for d in (1, 2, 4, 8, 16, 32, 1, 2, 4, 8, 16, 32)])
+            self.blocks = nn.Sequential(*[dilated_block(hidden, d) for d in (1, 2, 4, 8, 16, 32, 1, 2, 4, 8, 16, 32)])
             self.out = nn.Conv1d(hidden, out_ch, 1)
 
         def forward(self, x):
@@ -194,17 +186,24 @@ def _fill(torch, x: np.ndarray, rate: int, a: int, b: int, ctx: TaskContext, st:
         y = _phase(torch, spec, mag.clamp_min(0), u0, u1, n_fft, hop, window, st.gla_iterations, ctx,
                    seg.shape[1])
     gen = y.cpu().numpy().astype(np.float64)
+    start, stop, out = _spliced(x, gen, w0, a, b, rate)
+    return Take(0, "neural", start, stop, out, float(loss.detach().cpu()),
+                f"Neural (trained {st.steps} steps on the clip, no prior)",
+                {"steps": st.steps, "prior": False, "hidden": st.hidden, "device": str(device), "n_fft": n_fft,
+                 "final_loss": round(float(loss.detach().cpu()), 4)})
+
+
+def _spliced(x: np.ndarray, gen: np.ndarray, w0: int, a: int, b: int, rate: int) -> tuple[int, int, np.ndarray]:
+    """``(start, stop, audio)``: the generated window ``gen`` (starting at frame ``w0`` of ``x``) cross-faded
+    into ``x`` over short joins either side of the gap ``[a, b)``."""
+    n = x.shape[1]
     xf = int(np.clip(0.25 * (b - a), 0.004 * rate, 0.02 * rate))
     start, stop = max(0, a - xf), min(n, b + xf)
     orig = x[:, start:stop].astype(np.float64)
     src = gen[:, start - w0: stop - w0]
     left = (a - start - xf) if a - start >= xf else None
     right = (b - start) if stop - b >= xf else None
-    out = splice.splice(orig, src, left, right, xf).astype(np.float32)
-    return Take(0, "neural", start, stop, out, float(loss.detach().cpu()),
-                f"Neural (trained {st.steps} steps on the clip, no prior)",
-                {"steps": st.steps, "prior": False, "hidden": st.hidden, "device": str(device), "n_fft": n_fft,
-                 "final_loss": round(float(loss.detach().cpu()), 4)})
+    return start, stop, splice.splice(orig, src, left, right, xf).astype(np.float32)
 
 
 def _phase(torch, spec, mag, u0: int, u1: int, n_fft: int, hop: int, window, iterations: int,
@@ -367,13 +366,7 @@ def _fill_prior(torch, x: np.ndarray, rate: int, a: int, b: int, ctx: TaskContex
     gen = gen[:, :seg.shape[1]].astype(np.float64)
     if st.match_level:
         gen = _level_matched(gen, seg, ga, gb, rate)
-    xf = int(np.clip(0.25 * (b - a), 0.004 * rate, 0.02 * rate))
-    start, stop = max(0, a - xf), min(n, b + xf)
-    orig = x[:, start:stop].astype(np.float64)
-    src = gen[:, start - w0: stop - w0]
-    left = (a - start - xf) if a - start >= xf else None
-    right = (b - start) if stop - b >= xf else None
-    out = splice.splice(orig, src, left, right, xf).astype(np.float32)
+    start, stop, out = _spliced(x, gen, w0, a, b, rate)
     final = float(loss.detach().cpu()) if st.steps > 0 else 0.0
     model = prior.provenance()
     return Take(0, "neural", start, stop, out, final,

@@ -60,21 +60,11 @@ def build(config: dict[str, Any] | None = None):
     cfg = {**DEFAULT_CONFIG, **(config or {})}
     hidden, bins = int(cfg["hidden"]), int(cfg["bins"])
 
-    class Block(nn.Module):
-        def __init__(self, dilation: int) -> None:
-            super().__init__()
-            self.conv = nn.Conv1d(hidden, hidden, 3, padding=dilation, dilation=dilation)
-            self.mix = nn.Conv1d(hidden, hidden, 1)
-            self.norm = nn.GroupNorm(1, hidden)
-
-        def forward(self, x):
-            return x + self.mix(torch.nn.functional.gelu(self.norm(self.conv(x))))
-
     class FillPrior(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.inp = nn.Conv1d(bins + 1, hidden, 1)
-            self.blocks = nn.Sequential(*[Block(int(d)) for d in cfg["dilations"]])
+            self.blocks = nn.Sequential(*[dilated_block(hidden, int(d)) for d in cfg["dilations"]])
             self.out = nn.Conv1d(hidden, bins, 1)
             nn.init.zeros_(self.out.weight)
             nn.init.zeros_(self.out.bias)
@@ -86,6 +76,24 @@ def build(config: dict[str, Any] | None = None):
             return base + self.out(self.blocks(self.inp(h)))
 
     return FillPrior()
+
+
+def dilated_block(hidden: int, dilation: int):
+    """A residual block over time: dilated convolution, norm, GELU, pointwise mix (an ``nn.Module``)."""
+    import torch
+    from torch import nn
+
+    class Block(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv1d(hidden, hidden, 3, padding=dilation, dilation=dilation)
+            self.mix = nn.Conv1d(hidden, hidden, 1)
+            self.norm = nn.GroupNorm(1, hidden)
+
+        def forward(self, x):
+            return x + self.mix(torch.nn.functional.gelu(self.norm(self.conv(x))))
+
+    return Block()
 
 
 def baseline(feat, mask):
