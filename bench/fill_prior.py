@@ -88,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         "prior+fine-tune": api.FillOptions(neural_steps=steps),
         "prior only": api.FillOptions(neural_steps=0),
         "scratch": api.FillOptions(neural_steps=args.scratch_steps, neural_prior=False),
+        "scratch (before)": api.FillOptions(neural_steps=args.scratch_steps, neural_prior=False,
+                                            neural_match_level=False),
     }
     warm = clips[0].audio[:, : 6 * clips[0].rate]
     api.candidates(warm, clips[0].rate, 2.0, 2.1, "neural", 1, options=api.FillOptions(neural_steps=1))
@@ -130,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-METHODS = ("prior+fine-tune", "prior only", "scratch", "match", "ar", "crossfade")
+METHODS = ("prior+fine-tune", "prior only", "scratch", "scratch (before)", "match", "ar", "crossfade")
 
 
 def render(results: dict, args: argparse.Namespace) -> str:

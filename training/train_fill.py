@@ -332,6 +332,9 @@ def record_in_manifest(digest: str, manifest: Path | None = None) -> None:
     from seedwave_plugins.fill.prior import WEIGHTS
 
     manifest = manifest or WEIGHTS.parent.parent / "plugin.toml"
+    if not manifest.is_file():
+        print(f"no plugin manifest at {manifest}: SHA-256 not recorded there", flush=True)
+        return
     text = manifest.read_text()
     new, n = re.subn(r'(id = "fill_prior"\n(?:(?!\[\[|\[)[^\n]*\n)*?sha256 = \[")[0-9a-f]{64}("\])',
                      lambda m: m.group(1) + digest + m.group(2), text)

@@ -37,7 +37,8 @@ class FillOptions:
     ``context``: seconds of context each side used to judge matches (0 = automatic).
     ``neural_steps``: fine-tuning steps of the neural engine on the clip (training steps from
     scratch when ``neural_prior`` is off; None: 24 with the prior, 200 without).
-    ``neural_prior``: start from the shipped fill prior. ``device``: torch device
+    ``neural_prior``: start from the shipped fill prior. ``neural_match_level``: raise a neural fill
+    that came out quieter than the audio around the gap (at most 6 dB). ``device``: torch device
     for the neural engine. ``janssen``: Janssen refinement iterations for ``ar``.
     """
 
@@ -45,6 +46,7 @@ class FillOptions:
     neural_steps: int | None = None
     device: str = "cpu"
     neural_prior: bool = True
+    neural_match_level: bool = True
     janssen: int = 1
 
 
@@ -171,7 +173,8 @@ def _run(engine: str, x: np.ndarray, rate: int, a: int, b: int, n_takes: int, ct
         if steps is None:
             steps = PRIOR_STEPS if opts.neural_prior else SCRATCH_STEPS
         return [neural_fill(x, rate, a, b, ctx, NeuralSettings(steps=steps, device=opts.device,
-                                                                prior=opts.neural_prior))]
+                                                                prior=opts.neural_prior,
+                                                                match_level=opts.neural_match_level))]
     raise EffectError(f"unknown fill engine {engine!r}")
 
 

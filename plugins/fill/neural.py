@@ -186,6 +186,8 @@ def _fill(torch, x: np.ndarray, rate: int, a: int, b: int, ctx: TaskContext, st:
         y = _phase(torch, spec, mag.clamp_min(0), u0, u1, n_fft, hop, window, st.gla_iterations, ctx,
                    seg.shape[1])
     gen = y.cpu().numpy().astype(np.float64)
+    if st.match_level:
+        gen = _level_matched(gen, seg, ga, gb, rate)
     start, stop, out = _spliced(x, gen, w0, a, b, rate)
     return Take(0, "neural", start, stop, out, float(loss.detach().cpu()),
                 f"Neural (trained {st.steps} steps on the clip, no prior)",

@@ -8,8 +8,9 @@ fixed :data:`N_FFT` / :data:`HOP` STFT), so the same weights serve mono speech a
 normalised by the mean and deviation of the known frames, with the unknown
 frames zeroed and a mask row that marks them; its output is the normalised log
 magnitude of every frame. The unknown frames are first given a baseline, each bin
-interpolated between the nearest known frames on either side (so a steady tone or
-room tone is continued exactly); a stack of dilated 1-D convolutions over time
+interpolated between the nearest known frames on either side and, far from both
+edges, settling towards the context's mean spectrum (so a steady tone or room tone
+is continued unchanged); a stack of dilated 1-D convolutions over time
 (bins as channels, about ±1.5 s) then predicts the correction to that baseline:
 onsets, rhythm, the movement of the spectrum. The last layer starts at zero, so an
 untrained network is the interpolation itself.
@@ -45,7 +46,7 @@ PRIOR_STEPS = 32
 SCRATCH_STEPS = 200
 
 DEFAULT_CONFIG: dict[str, Any] = {"hidden": 128, "dilations": [1, 2, 4, 8, 16, 32, 1, 2, 4, 8, 16, 32],
-                                  "bins": N_BINS}
+                                  "bins": N_BINS, "settle_frames": 16.0}
 
 
 def build(config: dict[str, Any] | None = None):
@@ -71,7 +72,7 @@ def build(config: dict[str, Any] | None = None):
 
         def forward(self, x):
             feat, mask = x[:, :-1], x[:, -1]
-            base = baseline(feat, mask)
+            base = baseline(feat, mask, float(cfg.get("settle_frames", 0.0)))
             h = torch.cat([base, mask[:, None]], dim=1)
             return base + self.out(self.blocks(self.inp(h)))
 
@@ -96,7 +97,7 @@ def dilated_block(hidden: int, dilation: int):
     return Block()
 
 
-def baseline(feat, mask):
+def baseline(feat, mask, settle_frames: float = 0.0):
     """``feat`` (batch, bins, frames) with every masked frame (``mask`` (batch, frames) > 0.5)
     replaced by a per-bin linear interpolation between the nearest known frames on either side
     (each smoothed over its known neighbours)
@@ -123,6 +124,13 @@ def baseline(feat, mask):
     w = torch.where(has_p & has_n, w, torch.where(has_n, torch.ones_like(w), torch.zeros_like(w)))
     interp = left * (1 - w[:, None, :]) + right * w[:, None, :]
     interp = interp * (has_p | has_n)[:, None, :].to(feat.dtype)
+    if settle_frames > 0:
+        # Far from both edges nothing specific is known: settle towards the context's mean spectrum.
+        dist = torch.minimum(torch.where(has_p, idx - prev, torch.full_like(idx, t)),
+                             torch.where(has_n, nxt - idx, torch.full_like(idx, t))).to(feat.dtype)
+        far = 1 - torch.exp(-(dist - 1).clamp_min(0) / settle_frames)
+        mean = (feat * k).sum(dim=2, keepdim=True) / k.sum(dim=2, keepdim=True).clamp_min(1.0)
+        interp = interp * (1 - far[:, None, :]) + mean * far[:, None, :]
     return torch.where(known[:, None, :], feat, interp)
 
 
