@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     ensure_apt("fluidsynth", "fluid-soundfont-gm", "espeak-ng")
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from safetensors.torch import save_file
     from seedwave_plugins.fill import api, prior
     from seedwave_plugins.fill.prior import PRIOR_STEPS
 
@@ -84,9 +85,17 @@ def main(argv: list[str] | None = None) -> int:
     else:
         clips = _variants(dev_set(folder))
     steps = PRIOR_STEPS if args.steps is None else args.steps
+    # The ablation: the same network untrained (its baseline alone: the last layer starts at zero),
+    # fine-tuned as the prior is. What the pretraining adds is the difference.
+    untrained = folder / "untrained_prior.safetensors"
+    save_file({k: v.detach().contiguous().half() for k, v in prior.build().state_dict().items()}, str(untrained),
+              metadata={"config": json.dumps(prior.DEFAULT_CONFIG), "step": "0"})
+    shipped = prior.WEIGHTS
+    weights = {"untrained+fine-tune": untrained}
     methods = {
         "prior+fine-tune": api.FillOptions(neural_steps=steps),
         "prior only": api.FillOptions(neural_steps=0),
+        "untrained+fine-tune": api.FillOptions(neural_steps=steps),
         "scratch": api.FillOptions(neural_steps=args.scratch_steps, neural_prior=False),
         "scratch (before)": api.FillOptions(neural_steps=args.scratch_steps, neural_prior=False,
                                             neural_match_level=False),
@@ -109,8 +118,12 @@ def main(argv: list[str] | None = None) -> int:
                 it["crossfade"] = {**_measure(x, gapped, out, rate, a, b), "level": _level(x, out, a, b),
                                    "seconds": time.perf_counter() - t}
                 for name, opts in methods.items():
+                    prior.WEIGHTS = weights.get(name, shipped)
                     t = time.perf_counter()
-                    take = api.candidates(gapped, rate, a / rate, b / rate, "neural", 1, options=opts)[0]
+                    try:
+                        take = api.candidates(gapped, rate, a / rate, b / rate, "neural", 1, options=opts)[0]
+                    finally:
+                        prior.WEIGHTS = shipped
                     secs = time.perf_counter() - t
                     out = take.apply(gapped)
                     it[name] = {**_measure(x, gapped, out, rate, a, b), "level": _level(x, out, a, b),
@@ -132,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-METHODS = ("prior+fine-tune", "prior only", "scratch", "scratch (before)", "match", "ar", "crossfade")
+METHODS = ("prior+fine-tune", "prior only", "untrained+fine-tune", "scratch", "scratch (before)", "match", "ar",
+           "crossfade")
 
 
 def render(results: dict, args: argparse.Namespace) -> str:
@@ -160,6 +174,7 @@ def render(results: dict, args: argparse.Namespace) -> str:
                         float(np.median([it[m]["seconds"] for it in items])),
                         float(np.max([it[m]["seconds"] for it in items]))])
     wins = sum(it["prior+fine-tune"]["mel"] <= it["scratch"]["mel"] for it in items)
+    pre = sum(it["prior+fine-tune"]["mel"] <= it["untrained+fine-tune"]["mel"] for it in items)
     odd = [it for it in items if it["rate"] != 44100]
     odd_rows = [[it["clip"], it["rate"], it["channels"], f"{it['gap'] * 1000:g} ms", it["prior+fine-tune"]["mel"],
                  it["prior+fine-tune"]["level"], it["scratch"]["mel"], it["match"]["mel"],
@@ -175,8 +190,11 @@ def render(results: dict, args: argparse.Namespace) -> str:
         "prior's training corpus: the fill benchmark's four pieces, two readings and rain (bench/_fill_data.py), "
         "plus the funk piece at 48 kHz stereo and the first reading at 16 kHz mono. "
         f"prior+fine-tune: the neural engine's default ({meta['steps']} fine-tuning steps on the clip); prior only: "
-        f"no fine-tuning; scratch: the engine before issue 16 ({meta['scratch_steps']} steps trained on the clip "
-        "alone). LSD and mel L1 in dB over the gap's frames (lower is better); disc: the largest step at a join "
+        "no fine-tuning; untrained+fine-tune: the same network before pretraining (its interpolation baseline "
+        "alone), fine-tuned the same way (the ablation: what pretraining adds); scratch: the engine before issue 16 "
+        f"({meta['scratch_steps']} steps trained on the clip alone), with the level guard the neural engine now "
+        "has; scratch (before): exactly as it was."
+        " LSD and mel L1 in dB over the gap's frames (lower is better); disc: the largest step at a join "
         "over the true signal's 99.9th percentile (above 1 clicks); level: the fill's RMS in the gap against the "
         "true audio's, dB (negative: quieter; a fill far below the true level is heard as a dropout, and it "
         "also lowers LSD and mel L1, which reward a quiet average); time in seconds on this CPU, the whole "
@@ -187,7 +205,8 @@ def render(results: dict, args: argparse.Namespace) -> str:
         table(["method", "gaps", "LSD", "mel L1", "level dB", "abs level dB", "disc", "median time s",
                "max time s"], summary),
         "",
-        f"prior+fine-tune is at least as close as scratch (mel L1) on {wins} of {len(items)} gaps.",
+        f"prior+fine-tune is at least as close as scratch (mel L1) on {wins} of {len(items)} gaps, and as the "
+        f"untrained network fine-tuned the same way on {pre} of {len(items)}.",
         "",
         "**Other rates and channel counts** (one set of weights)",
         "",
