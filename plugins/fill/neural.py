@@ -118,13 +118,9 @@ def neural_fill(x: np.ndarray, rate: int, a: int, b: int, ctx: TaskContext | Non
 def _fill(torch, x: np.ndarray, rate: int, a: int, b: int, ctx: TaskContext, st: NeuralSettings) -> Take:
     device = torch.device(st.device)
     n_fft, hop = stft_params(rate)
-    channels, n = x.shape
+    channels = x.shape[0]
     # Work on a window of the clip around the gap (training context both sides).
-    keep = int(st.train_seconds * rate)
-    w0, w1 = max(0, a - keep), min(n, b + keep)
-    seg = x[:, w0:w1].copy()
-    ga, gb = a - w0, b - w0
-    seg[:, ga:gb] = 0.0
+    seg, w0, ga, gb = _gapped_window(x, a, b, int(st.train_seconds * rate))
     window = torch.hann_window(n_fft, device=device)
     sig = torch.from_numpy(seg).to(device)
     spec = torch.stft(sig, n_fft, hop, window=window, center=True, return_complex=True)  # (C, F, T)
@@ -196,6 +192,16 @@ def _fill(torch, x: np.ndarray, rate: int, a: int, b: int, ctx: TaskContext, st:
                 f"Neural (trained {st.steps} steps on the clip, no prior)",
                 {"steps": st.steps, "prior": False, "hidden": st.hidden, "device": str(device), "n_fft": n_fft,
                  "final_loss": round(float(loss.detach().cpu()), 4)})
+
+
+def _gapped_window(x: np.ndarray, a: int, b: int, keep: int) -> tuple[np.ndarray, int, int, int]:
+    """``(seg, w0, ga, gb)``: a copy of ``x`` from ``w0`` with ``keep`` frames of context each side of the
+    gap ``[a, b)``, the gap (``[ga, gb)`` in the copy) zeroed."""
+    w0, w1 = max(0, a - keep), min(x.shape[1], b + keep)
+    seg = x[:, w0:w1].copy()
+    ga, gb = a - w0, b - w0
+    seg[:, ga:gb] = 0.0
+    return seg, w0, ga, gb
 
 
 def _spliced(x: np.ndarray, gen: np.ndarray, w0: int, a: int, b: int, rate: int) -> tuple[int, int, np.ndarray]:
@@ -284,12 +290,8 @@ def _fill_prior(torch, x: np.ndarray, rate: int, a: int, b: int, ctx: TaskContex
     from . import prior
 
     device = torch.device(st.device)
-    channels, n = x.shape
-    keep = int(st.prior_seconds * rate)
-    w0, w1 = max(0, a - keep), min(n, b + keep)
-    seg = x[:, w0:w1].copy()
-    ga, gb = a - w0, b - w0
-    seg[:, ga:gb] = 0.0
+    channels = x.shape[0]
+    seg, w0, ga, gb = _gapped_window(x, a, b, int(st.prior_seconds * rate))
     # Every channel at the prior's rate: one set of weights for any clip.
     seg44 = _resample(seg, rate, prior.RATE)
     scale = prior.RATE / rate
