@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scratch-steps", type=int, default=200)
     ap.add_argument("--quick", action="store_true", help="one position, two clips")
     ap.add_argument("--render-only", action="store_true")
+    ap.add_argument("--previous", type=Path, default=None,
+                    help="weights of an earlier prior to compare in the same run (e.g. from git history)")
     args = ap.parse_args(sys.argv[1:] if argv is None else argv)
     folder = workdir("fill-prior")
     if args.render_only:
@@ -91,9 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     save_file({k: v.detach().contiguous().half() for k, v in prior.build().state_dict().items()}, str(untrained),
               metadata={"config": json.dumps(prior.DEFAULT_CONFIG), "step": "0"})
     shipped = prior.WEIGHTS
-    weights = {"untrained+fine-tune": untrained}
+    weights = {"untrained+fine-tune": untrained, PREVIOUS: args.previous}
     methods = {
         "prior+fine-tune": api.FillOptions(neural_steps=steps),
+        **({PREVIOUS: api.FillOptions(neural_steps=steps)} if args.previous else {}),
         "prior only": api.FillOptions(neural_steps=0),
         "untrained+fine-tune": api.FillOptions(neural_steps=steps),
         "scratch": api.FillOptions(neural_steps=args.scratch_steps, neural_prior=False),
@@ -139,25 +142,28 @@ def main(argv: list[str] | None = None) -> int:
                     f"{m} {it[m]['lsd']:.1f}/{it[m]['mel']:.1f} {it[m]['seconds']:.1f}s"
                     for m in (*methods, "match", "ar", "crossfade")), flush=True)
     meta = {"steps": steps, "scratch_steps": args.scratch_steps, "positions": args.positions,
-            "prior": prior.provenance()}
+            "prior": prior.provenance(),
+            "previous": prior.provenance(args.previous) if args.previous else None}
     (folder / "results.json").write_text(json.dumps({"meta": meta, "items": items}, indent=1))
     render({"meta": meta, "items": items}, args)
     return 0
 
 
-METHODS = ("prior+fine-tune", "prior only", "untrained+fine-tune", "scratch", "scratch (before)", "match", "ar",
-           "crossfade")
+PREVIOUS = "previous prior+fine-tune"
+METHODS = ("prior+fine-tune", PREVIOUS, "prior only", "untrained+fine-tune", "scratch", "scratch (before)", "match",
+           "ar", "crossfade")
 
 
 def render(results: dict, args: argparse.Namespace) -> str:
     meta, items = results["meta"], results["items"]
+    methods = [m for m in METHODS if all(m in it for it in items)]
     rows = []
     for kind in ("music", "speech", "noise"):
         for gap in GAPS:
             cell = [it for it in items if it["kind"] == kind and it["gap"] == gap]
             if not cell:
                 continue
-            for m in METHODS:
+            for m in methods:
                 rows.append([kind, f"{gap * 1000:g} ms", m, len(cell),
                              float(np.mean([it[m]["lsd"] for it in cell])),
                              float(np.mean([it[m]["mel"] for it in cell])),
@@ -165,7 +171,7 @@ def render(results: dict, args: argparse.Namespace) -> str:
                              float(np.mean([it[m]["disc"] for it in cell])),
                              float(np.mean([it[m]["seconds"] for it in cell]))])
     summary = []
-    for m in METHODS:
+    for m in methods:
         summary.append([m, len(items), float(np.mean([it[m]["lsd"] for it in items])),
                         float(np.mean([it[m]["mel"] for it in items])),
                         float(np.mean([it[m]["level"] for it in items])),
@@ -180,6 +186,9 @@ def render(results: dict, args: argparse.Namespace) -> str:
                  it["prior+fine-tune"]["level"], it["scratch"]["mel"], it["match"]["mel"],
                  it["prior+fine-tune"]["seconds"]] for it in odd]
     p = meta["prior"]
+    prev = meta.get("previous")
+    previous = (f" previous prior+fine-tune: the prior shipped before (`{prev['sha256'][:16]}…`, "
+                f"{prev['step']} steps), fine-tuned the same way." if prev else "")
     md = [
         "## Fill prior against training from scratch",
         "",
@@ -190,10 +199,11 @@ def render(results: dict, args: argparse.Namespace) -> str:
         "prior's training corpus: the fill benchmark's four pieces, two readings and rain (bench/_fill_data.py), "
         "plus the funk piece at 48 kHz stereo and the first reading at 16 kHz mono. "
         f"prior+fine-tune: the neural engine's default ({meta['steps']} fine-tuning steps on the clip); prior only: "
-        "no fine-tuning; untrained+fine-tune: the same network before pretraining (its interpolation baseline "
-        "alone), fine-tuned the same way (the ablation: what pretraining adds); scratch: the engine before issue 16 "
+        "no fine-tuning; untrained+fine-tune: the same network before pretraining (its baselines alone: the "
+        "half-way mix of the interpolation and the retrieved copy), fine-tuned the same way (the ablation: what "
+        "pretraining adds); scratch: the engine before issue 16 "
         f"({meta['scratch_steps']} steps trained on the clip alone), with the level guard the neural engine now "
-        "has; scratch (before): exactly as it was."
+        f"has; scratch (before): exactly as it was.{previous}"
         " LSD and mel L1 in dB over the gap's frames (lower is better); disc: the largest step at a join "
         "over the true signal's 99.9th percentile (above 1 clicks); level: the fill's RMS in the gap against the "
         "true audio's, dB (negative: quieter; a fill far below the true level is heard as a dropout, and it "

@@ -43,14 +43,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint import resume, save_weights
+from .checkpoint import load_checkpoint, resume, save_weights
 
 ROOT = Path(__file__).resolve().parent
 DATA = ROOT / "data"
 CKPT = ROOT / "checkpoints" / "fill.pt"
 LOG = ROOT / "checkpoints" / "fill-log.jsonl"
+CKPT_RETRIEVAL = ROOT / "checkpoints" / "fill-retrieval.pt"
+LOG_RETRIEVAL = ROOT / "checkpoints" / "fill-retrieval-log.jsonl"
 CLIP_SECONDS = 12.0
 FRAMES = 256
+STAGE1_SCHEDULE = 10000  # the stage-1 run's schedule length (it stopped at 7000 steps)
+LONG_FRAMES = 768  # with retrieval: the context (8.9 s) the copy is searched in, around the 256-frame crop
 MAX_SPAN = 180
 MIN_CONTEXT = 12
 SONGS = range(160)
@@ -163,14 +167,48 @@ def make_batch(clips: list[np.ndarray], kinds: list[str], rng: np.random.Generat
     return x, m
 
 
-def masked_loss(net, x, m, window, known_weight: float = 0.05):
+def make_long_batch(clips: list[np.ndarray], kinds: list[str], rng: np.random.Generator, batch: int,
+                    frames: int = FRAMES, long: int = LONG_FRAMES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For a network with retrieval: each item is ``long`` frames of context (what the copy is
+    searched in, as the fill searches the clip around the gap) with a ``frames`` crop the network
+    sees; the masked span lies in the crop. ``(x (batch, samples), masks (batch, long), crop starts)``."""
+    x, m = make_batch(clips, kinds, rng, batch, long)
+    starts = np.zeros(batch, np.int64)
+    for i in range(batch):
+        on = np.nonzero(m[i])[0]
+        span = on.size
+        # Move the span into a random crop: the crop starts anywhere that keeps the span inside it
+        # with MIN_CONTEXT frames each side.
+        c0 = int(rng.integers(0, long - frames + 1))
+        s0 = int(rng.integers(c0 + MIN_CONTEXT, c0 + frames - MIN_CONTEXT - min(span, frames - 2 * MIN_CONTEXT) + 1))
+        span = min(span, frames - 2 * MIN_CONTEXT)
+        m[i] = 0.0
+        m[i, s0:s0 + span] = 1.0
+        starts[i] = c0
+    return x, m, starts
+
+
+def masked_loss(net, x, m, window, known_weight: float = 0.05, starts=None, frames: int = FRAMES):
     """Mean L1 on the masked frames (plus ``known_weight`` of it elsewhere) of one batch."""
     import torch
     from seedwave_plugins.fill.prior import HOP, N_FFT, features, net_input
 
     spec = torch.stft(x, N_FFT, HOP, window=window, center=True, return_complex=True)
     feat, _, _ = features(spec.abs(), m < 0.5)
-    pred = net(net_input(feat, m))
+    if getattr(net, "retrieve", False):
+        from seedwave_plugins.fill.prior import retrieval
+
+        starts = np.zeros(x.shape[0], np.int64) if starts is None else starts
+        frames = min(frames, feat.shape[2])
+        retr = torch.stack([retrieval(feat[i:i + 1], m[i] > 0.5, span=(int(c0), int(c0) + frames))[0]
+                            for i, c0 in enumerate(starts)])
+        pick = torch.as_tensor(starts, device=x.device)[:, None] + torch.arange(frames, device=x.device)[None]
+        feat = torch.gather(feat, 2, pick[:, None, :].expand(-1, feat.shape[1], -1))
+        retr = torch.gather(retr, 2, pick[:, None, :].expand(-1, retr.shape[1], -1))
+        m = torch.gather(m, 1, pick)
+        pred = net(net_input(feat, m), retr)
+    else:
+        pred = net(net_input(feat, m))
     err = (pred - feat).abs().mean(dim=1)  # (B, T)
     w = m + known_weight * (1 - m)
     return (err * w).sum() / w.sum(), (err * m).sum() / m.sum().clamp_min(1.0)
@@ -183,16 +221,25 @@ def evaluate(net, dev: list[tuple[str, np.ndarray]], device) -> dict[str, float]
 
     window = torch.hann_window(N_FFT, device=device)
     samples = (FRAMES - 1) * HOP
+    long = LONG_FRAMES if getattr(net, "retrieve", False) else FRAMES
     per: dict[str, list[float]] = {}
     with torch.no_grad():
         for kind, clip in dev:
             for k, span in enumerate(DEV_SPANS):
                 a = int((k + 1) * (clip.size - samples) / (len(DEV_SPANS) + 1))
-                x = torch.from_numpy(np.ascontiguousarray(clip[a:a + samples], np.float32))[None].to(device)
-                m = torch.zeros(1, FRAMES, device=device)
-                s0 = (FRAMES - span) // 2
+                # With retrieval the network gets the same crop with the context around it to copy from.
+                a_long = int(np.clip(a - (long - FRAMES) // 2 * HOP, 0, max(0, clip.size - (long - 1) * HOP)))
+                a_long = a - (a - a_long) // HOP * HOP
+                c0 = (a - a_long) // HOP
+                seg = np.zeros((long - 1) * HOP, np.float32)
+                part = clip[a_long:a_long + seg.size]
+                seg[:part.size] = part
+                x = torch.from_numpy(seg)
+                m = torch.zeros(1, long, device=device)
+                s0 = c0 + (FRAMES - span) // 2
                 m[0, s0:s0 + span] = 1.0
-                per.setdefault(kind, []).append(float(masked_loss(net, x, m, window)[1]))
+                per.setdefault(kind, []).append(
+                    float(masked_loss(net, x[None].to(device), m, window, starts=np.array([c0]))[1]))
     res = {k: round(float(np.mean(v)), 4) for k, v in per.items()}
     res["mean"] = round(float(np.mean(list(res.values()))), 4)
     return res
@@ -208,27 +255,40 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--save-every", type=int, default=100)
     ap.add_argument("--eval-every", type=int, default=500)
-    ap.add_argument("--checkpoint", type=Path, default=CKPT)
-    ap.add_argument("--log", type=Path, default=LOG)
+    ap.add_argument("--checkpoint", type=Path, default=None)
+    ap.add_argument("--log", type=Path, default=None)
     ap.add_argument("--corpus", type=Path, default=DATA / "fill")
     ap.add_argument("--no-eval", action="store_true")
     ap.add_argument("--stop-at", type=int, default=None,
                     help="stop (with a checkpoint) at this step; the schedule still runs to --steps")
     ap.add_argument("--export", action="store_true", help="write plugins/fill/weights/fill_prior.safetensors")
+    ap.add_argument("--no-retrieval", action="store_true",
+                    help="stage 1: the network without retrieval inputs (checkpoint fill.pt)")
+    ap.add_argument("--init-from", type=Path, default=CKPT,
+                    help="stage 2 starts from this stage-1 checkpoint (when it has no checkpoint of its own)")
     args = ap.parse_args(argv)
 
     import torch
-    from seedwave_plugins.fill.prior import DEFAULT_CONFIG, build
+    from seedwave_plugins.fill.prior import DEFAULT_CONFIG, build, upgraded
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
-    net = build().to(device)
+    config = {**DEFAULT_CONFIG, "retrieval": not args.no_retrieval}
+    net = build(config).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
-    ckpt, log = args.checkpoint, args.log
+    ckpt = args.checkpoint or (CKPT if args.no_retrieval else CKPT_RETRIEVAL)
+    log = args.log or (LOG if args.no_retrieval else LOG_RETRIEVAL)
     step = resume(ckpt, net, opt)
+    init = None
+    if not args.no_retrieval:
+        stage1 = load_checkpoint(args.init_from) if args.init_from.exists() else None
+        init = {"path": str(args.init_from.name), "step": int(stage1["step"])} if stage1 else None
+        if step == 0 and stage1 is not None:
+            net.load_state_dict(upgraded(stage1["model"]))
+            print(f"stage 2 starts from {args.init_from} (step {stage1['step']})", flush=True)
     if args.export:
-        return export(net, step, log, total=args.steps)
+        return export(net, step, log, total=args.steps, config=config, init=init)
 
     t0 = time.time()
     clips, kinds = fill_corpus(args.corpus)
@@ -236,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"corpus: {len(clips)} clips ({', '.join(f'{k} {kinds.count(k)}' for k in sorted(set(kinds)))}) "
           f"ready in {time.time() - t0:.0f} s", flush=True)
     n_params = sum(p.numel() for p in net.parameters())
-    print(f"{n_params / 1e6:.2f} M parameters, config {DEFAULT_CONFIG}", flush=True)
+    print(f"{n_params / 1e6:.2f} M parameters, config {config}", flush=True)
 
     train_steps(net, opt, clips, kinds, step, args.steps, seed=args.seed, batch=args.batch, lr=args.lr,
                 device=device, checkpoint=ckpt, log=log, save_every=args.save_every,
@@ -266,7 +326,7 @@ def train_steps(net, opt, clips: list[np.ndarray], kinds: list[str], step: int, 
                 batch: int = 8, lr: float = 1e-3, device=None, checkpoint: Path | None = None,
                 log: Path | None = None, save_every: int = 100, eval_every: int = 500,
                 dev: list | None = None, frames: int = FRAMES, stop_at: int | None = None,
-                warm: int = 200) -> int:
+                warm: int = 200, long_frames: int = LONG_FRAMES) -> int:
     """Train from ``step`` towards ``total`` (the schedule's length), stopping at ``stop_at`` (default
     ``total``); the batch of step ``k`` depends only on ``seed`` and ``k``. Returns the step reached."""
     import torch
@@ -280,11 +340,15 @@ def train_steps(net, opt, clips: list[np.ndarray], kinds: list[str], step: int, 
     net.train()
     while step < end:
         rng = np.random.default_rng([seed, step])
-        xb, mb = make_batch(clips, kinds, rng, batch, frames)
+        starts = None
+        if getattr(net, "retrieve", False):
+            xb, mb, starts = make_long_batch(clips, kinds, rng, batch, frames, long_frames)
+        else:
+            xb, mb = make_batch(clips, kinds, rng, batch, frames)
         x, m = torch.from_numpy(xb).to(device), torch.from_numpy(mb).to(device)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, total, lr, warm)
-        loss, masked = masked_loss(net, x, m, window)
+        loss, masked = masked_loss(net, x, m, window, starts=starts, frames=frames)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
@@ -314,29 +378,44 @@ def train_steps(net, opt, clips: list[np.ndarray], kinds: list[str], step: int, 
     return step
 
 
-def export(net, step: int, log: Path = LOG, total: int | None = None, compare: bool = True) -> int:
-    """Write the shipped weights (safetensors, float16, with the config and step as metadata)."""
+def export(net, step: int, log: Path = LOG, total: int | None = None, compare: bool = True,
+           config: dict | None = None, init: dict | None = None) -> int:
+    """Write the shipped weights (safetensors, float16, with the config and step as metadata).
+
+    ``init``: the stage-1 checkpoint a retrieval network started from (``path``, ``step``), for the card.
+    """
     from seedwave_plugins.fill.prior import DEFAULT_CONFIG, WEIGHTS
 
-    digest, commit = save_weights(net, WEIGHTS, DEFAULT_CONFIG, step, "training/train_fill.py", half=True)
+    config = config or DEFAULT_CONFIG
+    digest, commit = save_weights(net, WEIGHTS, config, step, "training/train_fill.py", half=True)
     ablation = ""
     if compare:
         # What pretraining adds: the dev loss of these weights against the untrained network's
-        # (its interpolation baseline alone), on the held-apart dev clips.
+        # (its baselines alone) and, for stage 2, against the stage-1 network it started from.
         import torch
         from seedwave_plugins.fill.prior import build
 
         dev = dev_corpus()
         cpu = torch.device("cpu")
         net.eval()
-        trained, untrained = evaluate(net, dev, cpu), evaluate(build(), dev, cpu)
-        ablation = ("- Against the same network untrained (its baseline alone), same dev clips: "
-                    f"{', '.join(f'{k} {v:.3f}' for k, v in untrained.items())}; trained: "
-                    f"{', '.join(f'{k} {v:.3f}' for k, v in trained.items())}.\n")
-    write_card(digest, step, commit, sum(v.numel() for v in net.state_dict().values()), log, total, ablation)
+        trained, untrained = evaluate(net, dev, cpu), evaluate(build(config), dev, cpu)
+        ablation = ("- Against the same network untrained (its baselines alone), same dev clips: "
+                    f"{_scores(untrained)}; trained: {_scores(trained)}.\n")
+        if init is not None and CKPT.exists():
+            stage1 = build({**config, "retrieval": False})
+            stage1.load_state_dict(load_checkpoint(CKPT)["model"])
+            stage1.eval()
+            ablation += (f"- The stage-1 network (step {init['step']}, no retrieval) on the same dev clips: "
+                         f"{_scores(evaluate(stage1, dev, cpu))}.\n")
+    write_card(digest, step, commit, sum(v.numel() for v in net.state_dict().values()), log, total, ablation,
+               config, init)
     record_in_manifest(digest)
     print(WEIGHTS, digest, f"step {step}")
     return 0
+
+
+def _scores(res: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.3f}" for k, v in res.items())
 
 
 def record_in_manifest(digest: str, manifest: Path | None = None) -> None:
@@ -357,56 +436,84 @@ def record_in_manifest(digest: str, manifest: Path | None = None) -> None:
     manifest.write_text(new)
 
 
-def write_card(digest: str, step: int, commit: str, n_params: int, log: Path = LOG, total: int | None = None,
-               ablation: str = "") -> None:
-    """The model card next to the weights: data, objective, steps, loss, timings, licence."""
-    from seedwave_plugins.fill.prior import CARD, DEFAULT_CONFIG, WEIGHTS
-
+def _log_summary(log: Path, step: int) -> dict:
+    """Training loss, timing and dev evaluations up to ``step`` from a run's log."""
     recs = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
     train = [r for r in recs if "loss" in r and r["step"] <= step]
     evals = [r for r in recs if "dev" in r and r["step"] <= step]
-    loss = f"{train[-1]['loss']:.4f} (mean of steps {train[-1]['step'] - 24}-{train[-1]['step']})" if train else "n/a"
-    rate = float(np.median([r["s_per_step"] for r in train])) if train else 0.0
-    devices = sorted({r.get("device", "cpu") for r in train}) or ["cpu"]
-    wall = sum(r["s_per_step"] * 25 for r in train) / 60 if train else 0.0
+    return {
+        "loss": f"{train[-1]['loss']:.4f} (mean of steps {train[-1]['step'] - 24}-{train[-1]['step']})" if train
+        else "n/a",
+        "rate": float(np.median([r["s_per_step"] for r in train])) if train else 0.0,
+        "devices": ", ".join(sorted({r.get("device", "cpu") for r in train}) or ["cpu"]),
+        "wall": sum(r["s_per_step"] * 25 for r in train) / 60 if train else 0.0,
+        "evals": evals,
+    }
+
+
+def write_card(digest: str, step: int, commit: str, n_params: int, log: Path = LOG, total: int | None = None,
+               ablation: str = "", config: dict | None = None, init: dict | None = None) -> None:
+    """The model card next to the weights: data, objective, steps, loss, timings, licence."""
+    from seedwave_plugins.fill.prior import CARD, DEFAULT_CONFIG, WEIGHTS
+
+    config = config or DEFAULT_CONFIG
+    run = _log_summary(log, step)
+    evals = run["evals"]
     first = evals[0] if evals else None
     ev = (f"- masked L1 on held-apart clips (normalised log magnitude; lower is better), step {evals[-1]['step']}: "
-          f"{', '.join(f'{k} {v:.3f}' for k, v in evals[-1]['dev'].items())}"
+          f"{_scores(evals[-1]['dev'])}"
           + (f" (step {first['step']}: mean {first['dev']['mean']:.3f})" if first is not evals[-1] else "")
           if evals else "- (no evaluation logged)")
     total = total if total is not None and total > step else step
-    command = "python -m training.train_fill --steps " + (f"{total} --stop-at {step}" if total > step else str(step))
+    retrieval = bool(config.get("retrieval"))
+    this = (f"python -m training.train_fill --steps {total}" + (f" --stop-at {step}" if total > step else ""))
+    if retrieval and init is not None:
+        s1 = _log_summary(LOG, init["step"])
+        command = (f"`python -m training.train_fill --no-retrieval --steps {STAGE1_SCHEDULE} --stop-at {init['step']}`"
+                   f" (stage 1), then `{this} --lr 5e-4 --threads 2` (stage 2), then the same with `--export`")
+        steps = (f"stage 1 (no retrieval): {init['step']} steps, final loss {s1['loss']}, {s1['wall']:.0f} min on "
+                 f"{s1['devices']} ({s1['rate']:.2f} s per step); stage 2 (retrieval, starting from stage 1 with the "
+                 f"new inputs unused and the gate at one half): {step} steps, final loss {run['loss']}, "
+                 f"{run['wall']:.0f} min on {run['devices']} ({run['rate']:.2f} s per step)")
+    else:
+        command = f"`{this}{'' if retrieval else ' --no-retrieval'}` then the same with `--export`"
+        steps = (f"{step}; final training loss {run['loss']}; {run['wall']:.0f} min of training on {run['devices']}, "
+                 f"median {run['rate']:.2f} s per step")
+    what = ("as a learned correction to two baselines: each bin interpolated across the gap (settling towards "
+            "the context's mean spectrum far from the edges, config `settle_frames`), and a copy of the stretch of "
+            "the context whose surroundings match the gap's best (retrieval; the network also predicts a gate "
+            "saying how far to trust the copy, from the copy, the context and the match's cost ratio)"
+            if retrieval else
+            "as a learned correction to a baseline: each bin interpolated across the gap, settling towards the "
+            "context's mean spectrum far from the edges (config `settle_frames`)")
     CARD.write_text(f"""# Seedwave generative fill prior: model card
 
 - **File**: `{WEIGHTS.name}` ({WEIGHTS.stat().st_size:,} bytes, safetensors, float16; loaded without pickle)
 - **SHA-256**: `{digest}`
-- **Parameters**: {n_params:,}; config `{json.dumps(DEFAULT_CONFIG)}`
+- **Parameters**: {n_params:,}; config `{json.dumps(config)}`
 - **What it does**: predicts the log magnitude of masked STFT frames of one audio channel from the frames
-  around them (44.1 kHz, 2048-point STFT, 512 hop; ±1.5 s receptive field), as a learned correction to a
-  baseline: each bin interpolated across the gap, settling towards the context's mean spectrum far from
-  the edges (config `settle_frames`). Fill's neural engine resamples
-  each channel of a clip to 44.1 kHz, starts from these weights, fine-tunes a copy for a few steps on the
-  clip's own context, predicts the gap's magnitudes and reconstructs phase against the known frames
+  around them (44.1 kHz, 2048-point STFT, 512 hop; ±1.5 s receptive field), {what}. Fill's neural engine
+  resamples each channel of a clip to 44.1 kHz, starts from these weights, fine-tunes a copy for a few steps
+  on the clip's own context, predicts the gap's magnitudes and reconstructs phase against the known frames
   (plugins/fill/neural.py, docs/FILL.md).
 - **Training code**: `training/train_fill.py` (data: `training/corpus.py`), commit `{commit or "uncommitted"}`
-  when exported; regenerate with `{command}` then the same with `--export`.
-  Deterministic from the seed; resumable from `training/checkpoints/fill.pt`.
+  when exported; regenerate with {command}.
+  Deterministic from the seed and the thread count; resumable from `training/checkpoints/`.
 - **Data** (all generated by the project, 12 s clips at 44.1 kHz, one channel each): 160 procedurally written
   songs rendered by FluidSynth with FluidR3 GM and the Csound GM bank (per song the mix, the mix without
   vocals and one stem), 40 beatless orchestral pieces, 100 espeak-ng speech clips in 24 languages and accents,
   60 noises and room tones; a quarter band-limited through 16, 22.05 or 32 kHz.
-- **Objective**: masked-span inpainting: 3 s crops, one span of 12 ms-2.1 s masked, L1 on the normalised
-  log magnitude (masked frames, plus 0.05 of it on the others). AdamW, lr 1e-3, warm-up and cosine decay,
-  batch 8. No adversarial loss.
-- **Steps**: {step}; final training loss {loss}.
-- **Timing**: {wall:.0f} min of training on {", ".join(devices)}, median {rate:.2f} s per step.
+- **Objective**: masked-span inpainting: 3 s crops (with retrieval: inside 8.9 s of context that the copy is
+  searched in), one span of 12 ms-2.1 s masked, L1 on the normalised log magnitude (masked frames, plus 0.05
+  of it on the others). AdamW, warm-up and cosine decay, batch 8. No adversarial loss.
+- **Steps**: {steps}.
 {ev}
 {ablation}
 - **Held apart**: dev clips are songs rendered with TimGM6mb and MuseScore General (seeds 2000-2005),
   speech and noise seeds 900-905; the fill benchmark (bench/fill.py) uses other pieces, texts and noise.
 - **Limits**: trained on General MIDI renders, synthetic speech and synthetic noise only; no recorded
-  music or voices were available offline. Content above 22 kHz in clips at higher rates is not restored by
-  the network (the fill keeps the gap's joins exact; see docs/FILL.md).
+  music or voices were available offline. Content above 22 kHz in clips at higher rates is not predicted by
+  the network; the fill copies it from the retrieved stretch when there is one (docs/FILL.md).
 - **Licence**: MIT, the same as Seedwave. Training audio was generated from FluidR3 GM (MIT) and the Csound
   GM bank (LGPL-2.1+) soundfonts and espeak-ng (GPL-3.0; the speech it produces is not covered); TimGM6mb
   (GPL-2) and MuseScore General (MIT) were used only for evaluation. No third-party recordings.

@@ -5,8 +5,13 @@ pretrained fill prior (:mod:`.prior`: one set of weights for any channel count
 and sample rate), resamples each channel of the context to the prior's rate,
 fine-tunes a copy of the network for a few steps on random masked spans of the
 clip's own context, and predicts the frames that touch the gap; phase
-reconstruction and the joins are as below. Without the prior's weights (or with
-``prior=False``) it falls back to the original "deep prior" engine.
+reconstruction and the joins are as below. The network is retrieval-augmented:
+for the gap (and for every training span) it is also given the stretch of the
+context whose surroundings match the gap's best (:func:`.prior.retrieval`, shared
+by all channels) and learns how far to trust that copy, so a repeating groove or
+loop is continued from its own material while speech, where nothing repeats, leans
+on the network. Without the prior's weights (or with ``prior=False``) it falls
+back to the original "deep prior" engine.
 
 From scratch: for each fill, a small dilated 1-D
 convolutional network over STFT frames (log magnitudes of every channel stacked
@@ -35,6 +40,11 @@ from editor.core.task import TaskContext
 from . import splice
 from .prior import SCRATCH_STEPS
 from .take import Take
+
+#: Phase reconstruction starts from the copied stretch's phases when its match ratio is below this.
+COPY_PHASE_BELOW = 0.6
+#: Distinct masked spans fine-tuning draws its batches from (each span's copy is searched for once).
+FINE_TUNE_SPANS = 64
 
 
 @dataclass(frozen=True)
@@ -218,8 +228,12 @@ def _spliced(x: np.ndarray, gen: np.ndarray, w0: int, a: int, b: int, rate: int)
 
 
 def _phase(torch, spec, mag, u0: int, u1: int, n_fft: int, hop: int, window, iterations: int,
-           ctx: TaskContext, length: int):
-    """Waveform whose STFT has ``mag`` on frames ``[u0, u1)`` and ``spec`` elsewhere (Griffin-Lim)."""
+           ctx: TaskContext, length: int, source: int | None = None):
+    """Waveform whose STFT has ``mag`` on frames ``[u0, u1)`` and ``spec`` elsewhere (Griffin-Lim).
+
+    Phases start from ``spec``'s frames at ``source`` when given (the stretch the fill copies),
+    otherwise from the left edge's phase advanced at each bin's instantaneous frequency.
+    """
     n_bins = spec.shape[1]
     omega = torch.arange(n_bins, device=spec.device, dtype=torch.float32) * 2 * math.pi * hop / n_fft
     if u0 >= 2:
@@ -232,6 +246,8 @@ def _phase(torch, spec, mag, u0: int, u1: int, n_fft: int, hop: int, window, ite
         phase0 = torch.zeros_like(inst)
     steps = torch.arange(1, u1 - u0 + 1, device=spec.device, dtype=torch.float32)
     phase = phase0[:, :, None] + inst[:, :, None] * steps[None, None, :]
+    if source is not None:
+        phase = torch.angle(spec[:, :, source:source + u1 - u0])
     z = spec.clone()
     z[:, :, u0:u1] = torch.polar(mag, phase)
     # Refine only around the gap: a local window of frames keeps each iteration cheap.
@@ -246,6 +262,50 @@ def _phase(torch, spec, mag, u0: int, u1: int, n_fft: int, hop: int, window, ite
         ang = torch.angle(re[:, :, u0 - f0:u1 - f0])
         z[:, :, u0:u1] = torch.polar(mag, ang)
     return torch.istft(z, n_fft, hop, window=window, center=True, length=length)
+
+
+def _training_spans(torch, rng: np.random.Generator, count: int, n_frames: int, crop: int, gap_frames: int,
+                    ctx_frames: int, channels: int, device) -> list[tuple]:
+    """The spans fine-tuning masks, drawn once: ``(channel, crop start, crop mask, mask on the whole window,
+    (span start, span end), retrieval cache)`` each."""
+    pool = []
+    for _ in range(count):
+        c0 = int(rng.integers(0, max(1, n_frames - crop + 1)))
+        span = int(np.clip(round(gap_frames * rng.uniform(0.6, 1.4)), 1, max(1, crop - 4)))
+        lo = c0 + (crop - span) // 2 + int(rng.integers(-ctx_frames // 2, ctx_frames // 2 + 1))
+        s0 = int(np.clip(lo, c0, c0 + crop - span))
+        m = np.zeros(crop, np.float32)
+        m[s0 - c0: s0 - c0 + span] = 1.0
+        full = torch.zeros(n_frames, device=device)
+        full[s0:s0 + span] = 1.0
+        pool.append((int(rng.integers(channels)), c0, m, full, (s0, s0 + span), {}))
+    return pool
+
+
+def _with_top_band(gen: np.ndarray, seg: np.ndarray, ga: int, gb: int, shift: int, rate: int) -> np.ndarray:
+    """``gen`` with the band above the prior's Nyquist frequency (which the round trip through
+    44.1 kHz removes) put back in the gap ``[ga, gb)``, copied from the same stretch of ``seg``
+    ``shift`` samples away that the network's copy came from."""
+    from . import prior
+
+    lo, hi = ga + shift, gb + shift
+    if lo < 0 or hi > seg.shape[1]:
+        return gen
+    pad = int(0.05 * rate)  # the resampler's filters settle within this
+    a0, b0 = max(0, lo - pad), min(seg.shape[1], hi + pad)
+    part = seg[:, a0:b0].astype(np.float32)
+    round_trip = _resample(_resample(part, rate, prior.RATE), prior.RATE, rate)[:, :part.shape[1]]
+    if round_trip.shape[1] < part.shape[1]:
+        round_trip = np.pad(round_trip, ((0, 0), (0, part.shape[1] - round_trip.shape[1])))
+    top = (part - round_trip)[:, lo - a0:hi - a0].astype(np.float64)
+    n = gb - ga
+    ramp = max(1, min(int(0.002 * rate), n // 4))
+    shape = np.ones(n)
+    shape[:ramp] = np.linspace(0.0, 1.0, ramp, endpoint=False)
+    shape[n - ramp:] = np.minimum(shape[n - ramp:], shape[:ramp][::-1])
+    out = gen.copy()
+    out[:, ga:gb] += top * shape[None, :]
+    return out
 
 
 def _resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
@@ -315,32 +375,38 @@ def _fill_prior(torch, x: np.ndarray, rate: int, a: int, b: int, ctx: TaskContex
     ctx_frames = min(max(16, gap_frames), 64)
     crop = min(n_frames, gap_frames + 2 * ctx_frames)
     hole_all = torch.from_numpy(unknown.astype(np.float32)).to(device)
+    unknown_t = ~known_t
+    sources: dict = {}
+    retr_gap = prior.retrieval(feat, unknown_t, cache=sources) if net.retrieve else None
+    bands = [prior.pooled_bands(feat[c:c + 1]) for c in range(channels)] if net.retrieve else []
     if st.steps > 0:
         opt = torch.optim.AdamW(net.parameters(), lr=st.prior_lr, weight_decay=0.0)
         batch = int(np.clip(st.prior_frames_per_step // max(1, crop), 1, st.batch))
         rng = np.random.default_rng(st.seed)
+        pool = _training_spans(torch, rng, FINE_TUNE_SPANS, n_frames, crop, gap_frames, ctx_frames, channels, device)
         ctx.progress(0.02, "Fill (neural): training on the clip, starting from the fill prior")
         net.train()
         for step in range(st.steps):
             ctx.check()
             for g in opt.param_groups:
                 g["lr"] = st.prior_lr * 0.5 * (1 + math.cos(math.pi * step / max(1, st.steps)))
-            chans, masks, starts = [], [], []
-            for _ in range(batch):
-                c0 = int(rng.integers(0, max(1, n_frames - crop + 1)))
-                span = int(np.clip(round(gap_frames * rng.uniform(0.6, 1.4)), 1, max(1, crop - 4)))
-                lo = c0 + (crop - span) // 2 + int(rng.integers(-ctx_frames // 2, ctx_frames // 2 + 1))
-                s0 = int(np.clip(lo, c0, c0 + crop - span))
-                m = np.zeros(crop, np.float32)
-                m[s0 - c0: s0 - c0 + span] = 1.0
-                chans.append(int(rng.integers(channels)))
-                masks.append(m)
-                starts.append(c0)
+            picks = rng.integers(len(pool), size=batch)
+            chans = [pool[i][0] for i in picks]
+            starts = [pool[i][1] for i in picks]
+            masks = [pool[i][2] for i in picks]
             f = torch.stack([feat[c, :, c0:c0 + crop] for c, c0 in zip(chans, starts)])
             m = torch.from_numpy(np.stack(masks)).to(device)
             hole = torch.stack([hole_all[c0:c0 + crop] for c0 in starts])
             inp_mask = torch.clamp(m + hole, 0, 1)
-            pred = net(prior.net_input(f, inp_mask))
+            retr = None
+            if net.retrieve:
+                # Each training span gets its copy from the context as the gap does (never from itself);
+                # a span's copy is searched for once, the first time the span is drawn.
+                retr = torch.stack([
+                    prior.retrieval(feat[pool[i][0]:pool[i][0] + 1], unknown_t | (pool[i][3] > 0), span=pool[i][4],
+                                    pooled=bands[pool[i][0]], cache=pool[i][5])[0, :, pool[i][1]:pool[i][1] + crop]
+                    for i in picks])
+            pred = net(prior.net_input(f, inp_mask), retr)
             w = torch.where(hole > 0, torch.zeros_like(m), m + 0.05 * (1 - m))
             err = (pred - f).abs().mean(dim=1)
             loss = (err * w).sum() / w.sum().clamp_min(1e-6)
@@ -354,7 +420,8 @@ def _fill_prior(torch, x: np.ndarray, rate: int, a: int, b: int, ctx: TaskContex
     with torch.no_grad():
         c0 = max(0, min(n_frames - crop, u0 - (crop - gap_frames) // 2))
         m = hole_all[c0:c0 + crop][None].expand(channels, -1)
-        pred = net(prior.net_input(feat[:, :, c0:c0 + crop], m))
+        retr = retr_gap[:, :, c0:c0 + crop] if retr_gap is not None else None
+        pred = net(prior.net_input(feat[:, :, c0:c0 + crop], m), retr)
         logp = pred[:, :, u0 - c0:u1 - c0] * sd[:, None, None] + mu[:, None, None]
         # No bin of the fill louder than that bin ever is in the context (nor quieter than its
         # quietest): a network's overshoot in a few bins would be a loud whistle.
@@ -364,20 +431,31 @@ def _fill_prior(torch, x: np.ndarray, rate: int, a: int, b: int, ctx: TaskContex
                              known_log.max(dim=2, keepdim=True).values)
         mag = (torch.exp(logp) - prior.FLOOR).clamp_min(0)
         ctx.progress(0.85, "Fill (neural): phase reconstruction")
+        # A close match's own phases are a coherent start (transients stay sharp); otherwise the
+        # phases continue the left edge's.
+        hit = sources.get((u0, u1))
+        source = hit[0] if hit is not None and hit[1] < COPY_PHASE_BELOW else None
         y44 = _phase(torch, spec, mag, u0, u1, prior.N_FFT, prior.HOP, window, st.gla_iterations, ctx,
-                     seg44.shape[1])
+                     seg44.shape[1], source)
     gen44 = y44.cpu().numpy().astype(np.float32)
     gen = _resample(gen44, prior.RATE, rate)
     if gen.shape[1] < seg.shape[1]:
         gen = np.pad(gen, ((0, 0), (0, seg.shape[1] - gen.shape[1])))
     gen = gen[:, :seg.shape[1]].astype(np.float64)
+    if rate > prior.RATE and hit is not None:
+        gen = _with_top_band(gen, seg, ga, gb, int(round((hit[0] - u0) * prior.HOP / scale)), rate)
     if st.match_level:
         gen = _level_matched(gen, seg, ga, gb, rate)
     start, stop, out = _spliced(x, gen, w0, a, b, rate)
     final = float(loss.detach().cpu()) if st.steps > 0 else 0.0
     model = prior.provenance()
-    return Take(0, "neural", start, stop, out, final,
-                f"Neural (fill prior, fine-tuned {st.steps} steps on the clip)",
-                {"steps": st.steps, "prior": True, "device": str(device), "n_fft": prior.N_FFT,
-                 "internal_rate": prior.RATE, "final_loss": round(final, 4),
-                 "model": {"name": "Seedwave fill prior", **model}})
+    params = {"steps": st.steps, "prior": True, "device": str(device), "n_fft": prior.N_FFT,
+              "internal_rate": prior.RATE, "final_loss": round(final, 4),
+              "model": {"name": "Seedwave fill prior", **model}}
+    label = f"Neural (fill prior, fine-tuned {st.steps} steps on the clip)"
+    if hit is not None:
+        # Where the copy the network started from begins, on the clip's timeline, and how well it matched.
+        params["retrieved_from_s"] = round((a + (hit[0] - u0) * prior.HOP / scale) / rate, 3)
+        params["match_ratio"] = round(hit[1], 3)
+        label = f"Neural (fill prior, fine-tuned {st.steps} steps; copy from {params['retrieved_from_s']:.2f} s)"
+    return Take(0, "neural", start, stop, out, final, label, params)

@@ -10,15 +10,20 @@ frames zeroed and a mask row that marks them; its output is the normalised log
 magnitude of every frame. The unknown frames are first given a baseline, each bin
 interpolated between the nearest known frames on either side and, far from both
 edges, settling towards the context's mean spectrum (so a steady tone or room tone
-is continued unchanged); a stack of dilated 1-D convolutions over time
-(bins as channels, about ±1.5 s) then predicts the correction to that baseline:
-onsets, rhythm, the movement of the spectrum. The last layer starts at zero, so an
-untrained network is the interpolation itself.
+is continued unchanged). A second baseline comes from retrieval
+(:func:`retrieval`): the stretch of the context, as long as the gap, whose
+surroundings match the gap's surroundings best, copied in (an exemplar: music
+repeats, and a network this size cannot memorise a groove on its own). A stack of
+dilated 1-D convolutions over time (bins as channels, about ±1.5 s) sees both,
+the mask and how good the match was, and predicts a gate (how far to trust the
+copy over the interpolation) and a correction to the gated mix: onsets, rhythm,
+the movement of the spectrum. The last layer starts at zero, so an untrained
+network is the half-way mix of its two baselines.
 
 It is pretrained by ``training/train_fill.py`` with a masked-span objective on a
 corpus the project generates (training/corpus.py: FluidSynth renders of
 procedurally written MIDI with two soundfonts, espeak-ng speech in 24
-languages, noises and room tones); the weights ship in
+languages, noises and room tones), first without retrieval, then with it; the weights ship in
 ``weights/fill_prior.safetensors`` (loaded without pickle) with their model card
 ``weights/fill_prior.md``. :mod:`.neural` copies the network, fine-tunes it for a
 few steps on the clip's own context, and predicts the gap.
@@ -46,37 +51,69 @@ PRIOR_STEPS = 48
 SCRATCH_STEPS = 200
 
 DEFAULT_CONFIG: dict[str, Any] = {"hidden": 128, "dilations": [1, 2, 4, 8, 16, 32, 1, 2, 4, 8, 16, 32],
-                                  "bins": N_BINS, "settle_frames": 16.0}
+                                  "bins": N_BINS, "settle_frames": 16.0, "retrieval": True}
+#: Rows of the retrieval input (:func:`retrieval`) after the retrieved log magnitudes: found, match ratio.
+RETRIEVAL_ROWS = 2
 
 
 def build(config: dict[str, Any] | None = None):
     """The network (a torch ``nn.Module``) for ``config`` (defaults: the shipped model's).
 
-    ``net(x)`` maps ``(batch, bins + 1, frames)`` (masked normalised log magnitudes,
-    then the mask row) to ``(batch, bins, frames)``.
+    ``net(x, retr)`` maps ``x`` ``(batch, bins + 1, frames)`` (masked normalised log magnitudes, then
+    the mask row; :func:`net_input`) and, when the config has ``retrieval``, ``retr``
+    ``(batch, bins + 2, frames)`` (:func:`retrieval`: the log magnitudes copied from the best-matching
+    stretch of the context, a row marking the frames that have them, and the match's cost ratio) to
+    ``(batch, bins, frames)``.
     """
     import torch
     from torch import nn
 
     cfg = {**DEFAULT_CONFIG, **(config or {})}
     hidden, bins = int(cfg["hidden"]), int(cfg["bins"])
+    retrieve = bool(cfg.get("retrieval", False))
 
     class FillPrior(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.inp = nn.Conv1d(bins + 1, hidden, 1)
+            self.retrieve = retrieve
+            extra = bins + RETRIEVAL_ROWS if retrieve else 0
+            self.inp = nn.Conv1d(bins + 1 + extra, hidden, 1)
             self.blocks = nn.Sequential(*[dilated_block(hidden, int(d)) for d in cfg["dilations"]])
-            self.out = nn.Conv1d(hidden, bins, 1)
+            # With retrieval, one more output row: the gate between the baseline and the copy.
+            self.out = nn.Conv1d(hidden, bins + (1 if retrieve else 0), 1)
             nn.init.zeros_(self.out.weight)
             nn.init.zeros_(self.out.bias)
 
-        def forward(self, x):
+        def forward(self, x, retr=None):
             feat, mask = x[:, :-1], x[:, -1]
             base = baseline(feat, mask, float(cfg.get("settle_frames", 0.0)))
-            h = torch.cat([base, mask[:, None]], dim=1)
-            return base + self.out(self.blocks(self.inp(h)))
+            if not self.retrieve:
+                h = torch.cat([base, mask[:, None]], dim=1)
+                return base + self.out(self.blocks(self.inp(h)))
+            if retr is None:
+                retr = torch.zeros(feat.shape[0], bins + RETRIEVAL_ROWS, feat.shape[2], dtype=feat.dtype,
+                                   device=feat.device)
+            found = retr[:, bins:bins + 1] * mask[:, None]
+            copy = torch.where(found > 0.5, retr[:, :bins], base)
+            h = torch.cat([base, mask[:, None], copy, found, retr[:, bins + 1:] * found], dim=1)
+            out = self.out(self.blocks(self.inp(h)))
+            gate = torch.sigmoid(out[:, bins:]) * found
+            return base + gate * (copy - base) + out[:, :bins]
 
     return FillPrior()
+
+
+def upgraded(state: dict[str, Any], bins: int = N_BINS) -> dict[str, Any]:
+    """A state dict of a network without retrieval, mapped onto one with it: the new inputs start
+    unused and the gate at one half (a fresh start for what retrieval adds, nothing else lost)."""
+    import torch
+
+    new = dict(state)
+    w = state["inp.weight"]
+    new["inp.weight"] = torch.cat([w, torch.zeros(w.shape[0], bins + RETRIEVAL_ROWS, 1, dtype=w.dtype)], dim=1)
+    new["out.weight"] = torch.cat([state["out.weight"], torch.zeros_like(state["out.weight"][:1])], dim=0)
+    new["out.bias"] = torch.cat([state["out.bias"], torch.zeros_like(state["out.bias"][:1])], dim=0)
+    return new
 
 
 def dilated_block(hidden: int, dilation: int):
@@ -132,6 +169,115 @@ def baseline(feat, mask, settle_frames: float = 0.0):
         mean = (feat * k).sum(dim=2, keepdim=True) / k.sum(dim=2, keepdim=True).clamp_min(1.0)
         interp = interp * (1 - far[:, None, :]) + mean * far[:, None, :]
     return torch.where(known[:, None, :], feat, interp)
+
+
+_bands: dict[tuple[int, int], Any] = {}
+
+
+def pooled_bands(feat, bands: int = 64):
+    """``feat`` (channels, bins, frames) averaged over ``bands`` log-spaced bands (one bin wide at the
+    bottom, so that bass notes a semitone apart still differ), channels stacked, as
+    ``(frames, channels * bands)``: what :func:`retrieval` compares (compute it once per clip and pass
+    it in)."""
+    import numpy as np
+    import torch
+
+    c, bins, t = feat.shape
+    key = (bins, bands)
+    if key not in _bands:
+        n = bands
+        while True:  # log-spaced edges, as many distinct ones as there are bands
+            edges = np.unique(np.concatenate([[0], np.round(np.geomspace(1, bins, n)).astype(int)]))
+            if edges.size > bands or n > 8 * bands:
+                break
+            n += 1
+        m = np.zeros((edges.size - 1, bins), np.float32)
+        for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
+            m[i, lo:hi] = 1.0 / (hi - lo)
+        _bands[key] = torch.from_numpy(m)
+    m = _bands[key].to(feat.device, feat.dtype)
+    return torch.einsum("kb,cbt->tck", m, feat).reshape(t, -1).contiguous()
+
+
+def retrieval(feat, unknown, edge: int = 16, cache: dict | None = None, span: tuple[int, int] | None = None,
+              pooled=None):
+    """Copies for the unknown frames from the best-matching stretch of the context (an exemplar).
+
+    ``feat`` (channels, bins, frames) normalised log magnitudes; ``unknown`` (frames,) bool tensor.
+    For every run of unknown frames, the candidate sources are the stretches of the same length that
+    are wholly known and whose ``edge`` frames either side are known too; the chosen one is the one
+    whose surroundings match the run's (L1 over :func:`pooled_bands`, summed over channels, so
+    every channel copies the same moment). Returns ``(channels, bins + 2, frames)``: the copied log
+    magnitudes, a row that is 1 on the frames that have a copy, and the match's cost against the
+    median candidate's (near 0 for a loop that repeats exactly, near 1 when nothing matches better
+    than chance). ``cache`` (a dict) keeps each run's answer between calls on the same ``feat`` and
+    ``unknown``; ``span`` ``(lo, hi)``: only the runs that overlap these frames.
+    """
+    import torch
+
+    c, bins, t = feat.shape
+    span = span or (0, t)
+    out = torch.zeros(c, bins + RETRIEVAL_ROWS, t, dtype=feat.dtype, device=feat.device)
+    unk = unknown.to(torch.bool)
+    if not bool(unk.any()):
+        return out
+    idx = torch.nonzero(unk).flatten().tolist()
+    runs, s0, prev = [], idx[0], idx[0]
+    for i in idx[1:]:
+        if i != prev + 1:
+            runs.append((s0, prev + 1))
+            s0 = i
+        prev = i
+    runs.append((s0, prev + 1))
+    known = ~unk
+    pooled = pooled_bands(feat) if pooled is None else pooled
+    cum = torch.cat([torch.zeros(1, dtype=torch.long, device=feat.device), torch.cumsum(unk.long(), 0)])
+    for s, e in runs:
+        if e <= span[0] or s >= span[1]:
+            continue
+        if cache is not None and (s, e) in cache:
+            hit = cache[(s, e)]
+        else:
+            hit = _best_source(pooled, known, cum, s, e, edge, t)
+            if cache is not None:
+                cache[(s, e)] = hit
+        if hit is None:
+            continue
+        p, ratio = hit
+        g = e - s
+        out[:, :bins, s:e] = feat[:, :, p:p + g]
+        out[:, bins, s:e] = 1.0
+        out[:, bins + 1, s:e] = ratio
+    return out
+
+
+def _best_source(pooled, known, cum, s: int, e: int, edge: int, t: int):
+    """``(start, cost ratio)`` of the best source for the run ``[s, e)``, or None."""
+    import torch
+
+    g = e - s
+    dev = pooled.device
+    edges = torch.cat([torch.arange(max(0, s - edge), s, device=dev), torch.arange(e, min(t, e + edge), device=dev)])
+    edges = edges[known[edges]]
+    if edges.numel() == 0 or t - g + 1 <= 0:
+        return None
+    starts = torch.arange(0, t - g + 1, device=dev)
+    whole = (cum[starts + g] - cum[starts]) == 0
+    pos = edges[None, :] + (starts - s)[:, None]
+    inside = (pos >= 0) & (pos < t)
+    ok = whole & inside.all(dim=1)
+    ok &= known[pos.clamp(0, t - 1)].all(dim=1)
+    if not bool(ok.any()):
+        return None
+    cand, pos = starts[ok], pos[ok]
+    # Frames next to the run weigh most (L1 is linear in a positive weight, so scale both sides).
+    near = torch.minimum((s - 1 - edges).abs(), (edges - e).abs()).to(pooled.dtype)
+    w = torch.exp(-near / (0.5 * edge))[:, None]
+    ref = (pooled[edges] * w).reshape(1, -1)                        # the run's surroundings, (1, E * bands)
+    cost = torch.cdist((pooled[pos] * w).reshape(pos.shape[0], -1), ref, p=1)[:, 0]   # L1 per candidate
+    best = int(torch.argmin(cost))
+    ratio = float(cost[best] / cost.median().clamp_min(1e-6))
+    return int(cand[best]), min(ratio, 2.0)
 
 
 def features(mag, known):
@@ -211,7 +357,8 @@ def load(path: Path | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
         if key not in _state:
             if not path.is_file():
                 raise FileNotFoundError(path)
-            cfg = {**DEFAULT_CONFIG, **json.loads(metadata(path).get("config", "{}"))}
+            # Weights exported before retrieval existed say nothing of it: they have no retrieval inputs.
+            cfg = {**DEFAULT_CONFIG, "retrieval": False, **json.loads(metadata(path).get("config", "{}"))}
             state = {k: v.float() for k, v in load_file(str(path)).items()}
             _state.clear()
             _state[key] = (cfg, state)
