@@ -47,7 +47,7 @@ CARD = Path(__file__).parent / "weights" / "fill_prior.md"
 CARD_RESOURCE = f"seedwave_plugins/fill/weights/{CARD.name}"
 
 #: Fine-tuning steps when the fill starts from the prior, and training steps without it.
-PRIOR_STEPS = 48
+PRIOR_STEPS = 32
 SCRATCH_STEPS = 200
 
 DEFAULT_CONFIG: dict[str, Any] = {"hidden": 128, "dilations": [1, 2, 4, 8, 16, 32, 1, 2, 4, 8, 16, 32],
