@@ -298,14 +298,18 @@ def _with_top_band(gen: np.ndarray, seg: np.ndarray, ga: int, gb: int, shift: in
     if round_trip.shape[1] < part.shape[1]:
         round_trip = np.pad(round_trip, ((0, 0), (0, part.shape[1] - round_trip.shape[1])))
     top = (part - round_trip)[:, lo - a0:hi - a0].astype(np.float64)
-    n = gb - ga
-    ramp = max(1, min(int(0.002 * rate), n // 4))
+    out = gen.copy()
+    out[:, ga:gb] += top * _ramped(gb - ga, int(0.002 * rate))[None, :]
+    return out
+
+
+def _ramped(n: int, ramp: int) -> np.ndarray:
+    """``n`` ones with linear ramps of ``ramp`` samples (at most a quarter of ``n``) in and out."""
+    ramp = max(1, min(ramp, n // 4))
     shape = np.ones(n)
     shape[:ramp] = np.linspace(0.0, 1.0, ramp, endpoint=False)
     shape[n - ramp:] = np.minimum(shape[n - ramp:], shape[:ramp][::-1])
-    out = gen.copy()
-    out[:, ga:gb] += top * shape[None, :]
-    return out
+    return shape
 
 
 def _resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
@@ -335,11 +339,7 @@ def _level_matched(gen: np.ndarray, seg: np.ndarray, ga: int, gb: int, rate: int
     gain = np.clip(np.sqrt(ref / np.maximum(have, 1e-20)), 1.0, 2.0)
     # Ramp the gain in and out over 10 ms (at most a quarter of the gap): no step at the edges,
     # where the fill continues the original.
-    n = gb - ga
-    ramp = max(1, min(int(0.01 * rate), n // 4))
-    shape = np.ones(n)
-    shape[:ramp] = np.linspace(0.0, 1.0, ramp, endpoint=False)
-    shape[n - ramp:] = np.minimum(shape[n - ramp:], shape[:ramp][::-1])
+    shape = _ramped(gb - ga, int(0.01 * rate))
     out = gen.copy()
     out[:, ga:gb] *= 1.0 + (gain[:, None] - 1.0) * shape[None, :]
     return out
