@@ -175,13 +175,11 @@ def make_long_batch(clips: list[np.ndarray], kinds: list[str], rng: np.random.Ge
     x, m = make_batch(clips, kinds, rng, batch, long)
     starts = np.zeros(batch, np.int64)
     for i in range(batch):
-        on = np.nonzero(m[i])[0]
-        span = on.size
-        # Move the span into a random crop: the crop starts anywhere that keeps the span inside it
+        span = min(int(m[i].sum()), frames - 2 * MIN_CONTEXT)
+        # Move the span into a random crop: the crop starts anywhere, and the span lies inside it
         # with MIN_CONTEXT frames each side.
         c0 = int(rng.integers(0, long - frames + 1))
-        s0 = int(rng.integers(c0 + MIN_CONTEXT, c0 + frames - MIN_CONTEXT - min(span, frames - 2 * MIN_CONTEXT) + 1))
-        span = min(span, frames - 2 * MIN_CONTEXT)
+        s0 = int(rng.integers(c0 + MIN_CONTEXT, c0 + frames - MIN_CONTEXT - span + 1))
         m[i] = 0.0
         m[i, s0:s0 + span] = 1.0
         starts[i] = c0
