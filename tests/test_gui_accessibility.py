@@ -372,3 +372,14 @@ def test_f6_moves_the_focus_between_the_timeline_and_the_panels(qtbot, window):
     assert docks, "F6 moved the focus into a panel"
     qtbot.keyClick(w.focusWidget(), Qt.Key.Key_F6, CTRL)
     assert w.timeline.lanes.hasFocus()
+
+
+def test_track_headers_made_again_and_again_keep_named_choice_lists(qtbot, window, store):
+    """Track headers are rebuilt on every load; each new view-mode box's pop-up list is named
+    too (a widget made later can reuse the memory of one that is gone)."""
+    w = window
+    for i in range(12):
+        _load(qtbot, w, store, seconds=1.0, tracks=1 + i % 3)
+        assert unnamed_controls(w) == [], f"load {i + 1}"
+    combos = [h.mode for h in w.findChildren(QWidget) if type(h).__name__ == "TrackHeader" and h.isVisible()]
+    assert combos and all(c.view().accessibleName().endswith(" choices") for c in combos)

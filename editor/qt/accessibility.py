@@ -222,9 +222,10 @@ class Accessibility(QObject):
     """Application event filter: names widgets as they are first shown, and lets focused
     controls keep their own keys. One per application, installed by :func:`install`."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._named: set[int] = set()
+    #: A dynamic property marking a widget already named. It lives on the Qt object, so it
+    #: dies with it; a set of Python ids would not (a new widget can reuse a dead one's id,
+    #: and its pop-up list would then never be named).
+    NAMED = "seedwave_a11y_named"
 
     def eventFilter(self, obj: QObject, e: QEvent) -> bool:  # noqa: N802
         t = e.type()
@@ -232,9 +233,8 @@ class Accessibility(QObject):
             if obj.isWindow():  # a dialog or window: all of it, hidden parts (pop-up lists, tabs) too
                 name_missing(obj)
                 return False
-            key = id(obj)
-            if key not in self._named:
-                self._named.add(key)
+            if not obj.property(self.NAMED):
+                obj.setProperty(self.NAMED, True)
                 name_widget(obj)
         elif t == QEvent.Type.ShortcutOverride and isinstance(obj, QWidget) and widget_wants_key(obj, e):
             e.accept()
