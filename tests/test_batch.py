@@ -173,9 +173,13 @@ def test_a_worker_process_killed_mid_file_is_retried_and_nothing_is_lost(tmp_pat
     import signal
     import threading
 
+    # Files long enough that each takes about a second here, several progress reports (workers
+    # report at most every 0.25 s): with 3 s files a fast run could finish a file between two
+    # reports, and no worker was ever seen mid-file.
+    LONG = 20.0  # noqa: N806
     (tmp_path / "in").mkdir()
     for i in range(6):
-        write(tmp_path / "in" / f"f{i}.wav", sines(seconds=3.0) + noise(3.0, channels=1, seed=i))
+        write(tmp_path / "in" / f"f{i}.wav", sines(seconds=LONG) + noise(LONG, channels=1, seed=i))
     spec = ChainSpec(Chain((ChainStep.make("denoise", {"engine": "rnnoise"}),)))
     killed: list[int] = []
     lock = threading.Lock()
